@@ -1,0 +1,206 @@
+// The TIFF directory index is read once with libtiff; tiles are then read with pread on one file
+// descriptor, so any number of threads read at once without TIFF handles or directory switches.
+#include "tiled_jpeg_tiff.h"
+
+#include <fcntl.h>
+#include <tiffio.h>
+#include <turbojpeg.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace reread {
+
+namespace {
+
+struct TiffCloser {
+  void operator()(TIFF* t) const {
+    if (t != nullptr) TIFFClose(t);
+  }
+};
+
+struct TjDeleter {
+  void operator()(void* h) const {
+    if (h != nullptr) tjDestroy(h);
+  }
+};
+
+tjhandle thread_decompressor() {
+  thread_local std::unique_ptr<void, TjDeleter> h(tjInitDecompress());
+  if (!h) throw std::runtime_error("TurboJPEG: cannot create a decompressor");
+  return h.get();
+}
+
+void quiet_handler(const char*, const char*, va_list) {}
+
+std::optional<TiledJpegTiff::Level> read_level(TIFF* tif) {
+  if (!TIFFIsTiled(tif)) return std::nullopt;
+  std::uint16_t compression = 0, photometric = 0, bits = 0, samples = 0, planar = PLANARCONFIG_CONTIG;
+  TIFFGetField(tif, TIFFTAG_COMPRESSION, &compression);
+  TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &samples);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+  if (compression != COMPRESSION_JPEG || photometric != PHOTOMETRIC_YCBCR || bits != 8 || samples != 3 ||
+      planar != PLANARCONFIG_CONTIG) {
+    return std::nullopt;
+  }
+  std::uint32_t w = 0, h = 0, tw = 0, th = 0;
+  TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
+  TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
+  TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
+  TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
+  if (w == 0 || h == 0 || tw == 0 || th == 0 || tw % 8 != 0 || th % 8 != 0) return std::nullopt;
+  TiledJpegTiff::Level level;
+  level.size = {w, h};
+  level.tile_width = tw;
+  level.tile_height = th;
+  level.tiles_across = (w + tw - 1) / tw;
+  level.tiles_down = (h + th - 1) / th;
+  const auto n = static_cast<std::size_t>(level.tiles_across * level.tiles_down);
+  if (TIFFNumberOfTiles(tif) != n) return std::nullopt;
+  std::uint64_t* offsets = nullptr;
+  std::uint64_t* counts = nullptr;
+  if (!TIFFGetField(tif, TIFFTAG_TILEOFFSETS, &offsets) || !TIFFGetField(tif, TIFFTAG_TILEBYTECOUNTS, &counts) ||
+      offsets == nullptr || counts == nullptr) {
+    return std::nullopt;
+  }
+  level.offsets.assign(offsets, offsets + n);
+  level.byte_counts.assign(counts, counts + n);
+  std::uint32_t table_len = 0;
+  void* tables = nullptr;
+  if (TIFFGetField(tif, TIFFTAG_JPEGTABLES, &table_len, &tables) && tables != nullptr && table_len >= 4) {
+    const auto* t = static_cast<const std::uint8_t*>(tables);
+    level.jpeg_tables.assign(t, t + table_len);
+  }
+  return level;
+}
+
+}  // namespace
+
+std::unique_ptr<TiledJpegTiff> TiledJpegTiff::open(const std::string& path, const std::vector<Size>& level_sizes) {
+  TIFFErrorHandler old_error = TIFFSetErrorHandler(quiet_handler);
+  TIFFErrorHandler old_warning = TIFFSetWarningHandler(quiet_handler);
+  std::unique_ptr<TIFF, TiffCloser> tif(TIFFOpen(path.c_str(), "rm"));
+  std::unique_ptr<TiledJpegTiff> out;
+  if (tif) {
+    out.reset(new TiledJpegTiff());
+    out->path_ = path;
+    out->levels_.resize(level_sizes.size());
+    std::size_t next = 0;
+    do {
+      if (next >= level_sizes.size()) break;
+      auto level = read_level(tif.get());
+      if (!TIFFIsTiled(tif.get())) continue;
+      std::uint32_t w = 0, h = 0;
+      TIFFGetField(tif.get(), TIFFTAG_IMAGEWIDTH, &w);
+      TIFFGetField(tif.get(), TIFFTAG_IMAGELENGTH, &h);
+      if (Size{w, h} != level_sizes[next]) continue;
+      out->levels_[next++] = std::move(level);
+    } while (TIFFReadDirectory(tif.get()));
+  }
+  TIFFSetErrorHandler(old_error);
+  TIFFSetWarningHandler(old_warning);
+  if (!out) return nullptr;
+  out->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (out->fd_ < 0) return nullptr;
+  return out;
+}
+
+TiledJpegTiff::~TiledJpegTiff() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+const TiledJpegTiff::Level* TiledJpegTiff::level(int index) const {
+  if (index < 0 || index >= static_cast<int>(levels_.size()) || !levels_[index]) return nullptr;
+  return &*levels_[index];
+}
+
+std::vector<std::uint8_t> TiledJpegTiff::raw_tile(int level_index, std::int64_t col, std::int64_t row) const {
+  const Level* lv = level(level_index);
+  if (lv == nullptr || col < 0 || row < 0 || col >= lv->tiles_across || row >= lv->tiles_down) {
+    throw std::runtime_error(path_ + ": no stored JPEG tile " + std::to_string(col) + "," + std::to_string(row) +
+                             " at level " + std::to_string(level_index));
+  }
+  const auto i = static_cast<std::size_t>(row * lv->tiles_across + col);
+  const std::uint64_t count = lv->byte_counts[i];
+  if (count == 0) return {};
+  if (count > (64u << 20)) throw std::runtime_error(path_ + ": tile of implausible size");
+  std::vector<std::uint8_t> data;
+  // Tables without their EOI, then the tile without its SOI: one complete stream.
+  const bool merge = lv->jpeg_tables.size() >= 4;
+  const std::size_t head = merge ? lv->jpeg_tables.size() - 2 : 0;
+  data.resize(head + count);
+  if (merge) std::memcpy(data.data(), lv->jpeg_tables.data(), head);
+  std::size_t done = 0;
+  while (done < count) {
+    const ssize_t n = ::pread(fd_, data.data() + head + done, count - done, static_cast<off_t>(lv->offsets[i] + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(path_ + ": read tile: " + (n == 0 ? "file truncated" : std::strerror(errno)));
+    done += static_cast<std::size_t>(n);
+  }
+  if (merge) {
+    if (count < 2 || data[head] != 0xFF || data[head + 1] != 0xD8) throw std::runtime_error(path_ + ": tile is not JPEG");
+    data.erase(data.begin() + static_cast<std::ptrdiff_t>(head), data.begin() + static_cast<std::ptrdiff_t>(head + 2));
+  }
+  return data;
+}
+
+void TiledJpegTiff::read_region(int level_index, std::int64_t x, std::int64_t y, int w, int h, std::uint8_t* rgb,
+                                std::size_t stride, const std::uint8_t background[3]) const {
+  const Level* lv = level(level_index);
+  if (lv == nullptr) throw std::runtime_error(path_ + ": level " + std::to_string(level_index) + " is not direct");
+  // Background wherever no tile paints.
+  for (int r = 0; r < h; ++r) {
+    std::uint8_t* p = rgb + stride * static_cast<std::size_t>(r);
+    for (int c = 0; c < w; ++c, p += 3) std::memcpy(p, background, 3);
+  }
+  const std::int64_t x0 = std::max<std::int64_t>(x, 0), y0 = std::max<std::int64_t>(y, 0);
+  const std::int64_t x1 = std::min<std::int64_t>(x + w, lv->size.width), y1 = std::min<std::int64_t>(y + h, lv->size.height);
+  if (x0 >= x1 || y0 >= y1) return;
+  tjhandle tj = thread_decompressor();
+  thread_local std::vector<std::uint8_t> scratch;
+  for (std::int64_t ty = y0 / lv->tile_height; ty <= (y1 - 1) / lv->tile_height; ++ty) {
+    for (std::int64_t tx = x0 / lv->tile_width; tx <= (x1 - 1) / lv->tile_width; ++tx) {
+      const std::vector<std::uint8_t> jpeg = raw_tile(level_index, tx, ty);
+      if (jpeg.empty()) continue;
+      const std::int64_t tile_x = tx * lv->tile_width, tile_y = ty * lv->tile_height;
+      // The part of this tile inside both the request and the level.
+      const std::int64_t cx0 = std::max(x0, tile_x), cy0 = std::max(y0, tile_y);
+      const std::int64_t cx1 = std::min(x1, tile_x + lv->tile_width), cy1 = std::min(y1, tile_y + lv->tile_height);
+      const bool whole = cx0 == tile_x && cy0 == tile_y && cx1 == tile_x + lv->tile_width &&
+                         cy1 == tile_y + lv->tile_height;
+      std::uint8_t* target = nullptr;
+      std::size_t pitch = 0;
+      if (whole) {
+        target = rgb + stride * static_cast<std::size_t>(tile_y - y) + static_cast<std::size_t>(tile_x - x) * 3;
+        pitch = stride;
+      } else {
+        scratch.resize(static_cast<std::size_t>(lv->tile_width * lv->tile_height * 3));
+        target = scratch.data();
+        pitch = static_cast<std::size_t>(lv->tile_width) * 3;
+      }
+      int jw = 0, jh = 0, sub = 0, cs = 0;
+      if (tjDecompressHeader3(tj, jpeg.data(), static_cast<unsigned long>(jpeg.size()), &jw, &jh, &sub, &cs) != 0 ||
+          jw != lv->tile_width || jh != lv->tile_height ||
+          tjDecompress2(tj, jpeg.data(), static_cast<unsigned long>(jpeg.size()), target, jw, static_cast<int>(pitch),
+                        jh, TJPF_RGB, 0) != 0) {
+        throw std::runtime_error(path_ + ": decode tile " + std::to_string(tx) + "," + std::to_string(ty) +
+                                 " at level " + std::to_string(level_index) + ": " + tjGetErrorStr2(tj));
+      }
+      if (!whole) {
+        for (std::int64_t r = cy0; r < cy1; ++r) {
+          std::memcpy(rgb + stride * static_cast<std::size_t>(r - y) + static_cast<std::size_t>(cx0 - x) * 3,
+                      scratch.data() + pitch * static_cast<std::size_t>(r - tile_y) +
+                          static_cast<std::size_t>(cx0 - tile_x) * 3,
+                      static_cast<std::size_t>(cx1 - cx0) * 3);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace reread
