@@ -18,16 +18,35 @@ struct TjDeleter {
 };
 using TjHandle = std::unique_ptr<void, TjDeleter>;
 
-tjhandle thread_compressor() {
-  thread_local TjHandle h(tjInitCompress());
-  if (!h) throw std::runtime_error("TurboJPEG: cannot create a compressor");
-  return h.get();
+// One TurboJPEG handle per thread and direction. A handle that reported an error is replaced:
+// TurboJPEG does not reliably reset its state after a failed decode.
+class ThreadTurboJpeg {
+ public:
+  explicit ThreadTurboJpeg(bool compress) : compress_(compress) {}
+  tjhandle get() {
+    if (!h_) h_.reset(compress_ ? tjInitCompress() : tjInitDecompress());
+    if (!h_) throw std::runtime_error("TurboJPEG: cannot create a handle");
+    return h_.get();
+  }
+  [[noreturn]] void fail(const char* what) {
+    const std::string message = std::string(what) + ": " + tjGetErrorStr2(h_.get());
+    h_.reset();
+    throw std::runtime_error(message);
+  }
+
+ private:
+  bool compress_;
+  TjHandle h_;
+};
+
+ThreadTurboJpeg& compressor() {
+  thread_local ThreadTurboJpeg tj(true);
+  return tj;
 }
 
-tjhandle thread_decompressor() {
-  thread_local TjHandle h(tjInitDecompress());
-  if (!h) throw std::runtime_error("TurboJPEG: cannot create a decompressor");
-  return h.get();
+ThreadTurboJpeg& decompressor() {
+  thread_local ThreadTurboJpeg tj(false);
+  return tj;
 }
 
 }  // namespace
@@ -43,13 +62,13 @@ const char* extension(TileFormat f) { return f == TileFormat::jpeg ? "jpeg" : "p
 std::vector<std::uint8_t> encode_jpeg(const std::uint8_t* rgb, int width, int height, std::size_t stride,
                                       int quality) {
   if (quality < 1 || quality > 100) throw std::invalid_argument("JPEG quality must be 1..100");
-  tjhandle tj = thread_compressor();
+  tjhandle tj = compressor().get();
   unsigned char* out = nullptr;
   unsigned long size = 0;
   if (tjCompress2(tj, rgb, width, static_cast<int>(stride), height, TJPF_RGB, &out, &size, TJSAMP_420,
                   quality, TJFLAG_FASTDCT) != 0) {
     if (out != nullptr) tjFree(out);
-    throw std::runtime_error(std::string("JPEG encode: ") + tjGetErrorStr2(tj));
+    compressor().fail("JPEG encode");
   }
   std::vector<std::uint8_t> bytes(out, out + size);
   tjFree(out);
@@ -63,7 +82,7 @@ std::vector<std::uint8_t> encode_png(const std::uint8_t* rgb, int width, int hei
   image.height = static_cast<png_uint_32>(height);
   image.format = PNG_FORMAT_RGB;
   png_alloc_size_t size = 0;
-  const auto row_stride = static_cast<png_int_32>(stride / 3);
+  const auto row_stride = static_cast<png_int_32>(stride);  // in samples: one byte each
   if (!png_image_write_to_memory(&image, nullptr, &size, 0, rgb, row_stride, nullptr)) {
     throw std::runtime_error(std::string("PNG encode: ") + image.message);
   }
@@ -81,18 +100,33 @@ std::vector<std::uint8_t> encode_tile(const RgbImage& img, TileFormat format, in
 }
 
 RgbImage decode_jpeg(std::span<const std::uint8_t> data) {
-  tjhandle tj = thread_decompressor();
+  tjhandle tj = decompressor().get();
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(tj, data.data(), static_cast<unsigned long>(data.size()), &w, &h, &subsamp,
                           &colorspace) != 0) {
-    throw std::runtime_error(std::string("JPEG decode: ") + tjGetErrorStr2(tj));
+    decompressor().fail("JPEG decode");
   }
   RgbImage img(w, h);
-  if (tjDecompress2(tj, data.data(), static_cast<unsigned long>(data.size()), img.pixels.data(), w,
-                    static_cast<int>(img.stride()), h, TJPF_RGB, 0) != 0) {
-    throw std::runtime_error(std::string("JPEG decode: ") + tjGetErrorStr2(tj));
-  }
+  decode_jpeg_into(data, w, h, img.pixels.data(), img.stride());
   return img;
+}
+
+void decode_jpeg_into(std::span<const std::uint8_t> data, int width, int height, std::uint8_t* rgb,
+                      std::size_t pitch) {
+  tjhandle tj = decompressor().get();
+  int w = 0, h = 0, subsamp = 0, colorspace = 0;
+  if (tjDecompressHeader3(tj, data.data(), static_cast<unsigned long>(data.size()), &w, &h, &subsamp,
+                          &colorspace) != 0) {
+    decompressor().fail("JPEG decode");
+  }
+  if (w != width || h != height) {
+    throw std::runtime_error("JPEG decode: image is " + std::to_string(w) + "x" + std::to_string(h) + ", expected " +
+                             std::to_string(width) + "x" + std::to_string(height));
+  }
+  if (tjDecompress2(tj, data.data(), static_cast<unsigned long>(data.size()), rgb, w, static_cast<int>(pitch), h,
+                    TJPF_RGB, 0) != 0) {
+    decompressor().fail("JPEG decode");
+  }
 }
 
 RgbImage decode_png(std::span<const std::uint8_t> data) {

@@ -24,6 +24,8 @@ std::vector<std::uint8_t> encode_tile(const RgbImage& img, TileFormat format, in
 
 // Decode to RGB. Throws std::runtime_error on malformed data.
 RgbImage decode_jpeg(std::span<const std::uint8_t> data);
+// Decodes a JPEG that must be width x height into rows `pitch` bytes apart.
+void decode_jpeg_into(std::span<const std::uint8_t> data, int width, int height, std::uint8_t* rgb, std::size_t pitch);
 RgbImage decode_png(std::span<const std::uint8_t> data);
 
 }  // namespace reread

@@ -8,7 +8,7 @@
 
 namespace reread {
 
-void write_synthetic_slide(const std::filesystem::path& out, const SyntheticSlideOptions& options,
+PyramidStreamTimes write_synthetic_slide(const std::filesystem::path& out, const SyntheticSlideOptions& options,
                            const Progress& progress) {
   const SyntheticSlideSpec& spec = options.spec;
   if (spec.width < 1 || spec.height < 1 || spec.width > 4'000'000'000LL || spec.height > 4'000'000'000LL) {
@@ -31,7 +31,7 @@ void write_synthetic_slide(const std::filesystem::path& out, const SyntheticSlid
 
   const LabelText label_text = synthetic_label_text(spec.seed);
   const std::int64_t band = 64;  // rows per rendering task
-  write_tiff_pyramid(
+  return write_tiff_pyramid(
       {spec.width, spec.height},
       [&](std::int64_t y, std::int64_t rows, std::uint8_t* dst, std::size_t stride) {
         const std::int64_t tasks = (rows + band - 1) / band;

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "dzi_writer.h"
+#include "pyramid_streamer.h"
 #include "synthetic_tissue.h"
 
 namespace reread {
@@ -16,7 +17,7 @@ struct SyntheticSlideOptions {
 };
 
 // Same options, same bytes. Memory stays bounded whatever the size. Throws SlideError.
-void write_synthetic_slide(const std::filesystem::path& out, const SyntheticSlideOptions& options,
+PyramidStreamTimes write_synthetic_slide(const std::filesystem::path& out, const SyntheticSlideOptions& options,
                            const Progress& progress = {});
 
 }  // namespace reread

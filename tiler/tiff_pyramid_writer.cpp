@@ -296,7 +296,7 @@ PyramidStreamTimes write_tiff_pyramid(Size base, const PyramidStreamer::Produce&
     if (progress) progress(done, total);
   }
   for (const NamedImage& img : associated) {
-    tiff.write_stripped(img.image, options.aperio ? "Aperio Image Library v12.0.15 \r\n" + img.name + " " +
+    tiff.write_stripped(img.image, options.aperio ? "Aperio Image Library v12.0.15\n" + img.name + " " +
                                                         std::to_string(img.image.width) + "x" +
                                                         std::to_string(img.image.height)
                                                   : img.name);

@@ -4,13 +4,14 @@
 
 #include <fcntl.h>
 #include <tiffio.h>
-#include <turbojpeg.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+
+#include "image_codec.h"
 
 namespace reread {
 
@@ -22,18 +23,6 @@ struct TiffCloser {
   }
 };
 
-struct TjDeleter {
-  void operator()(void* h) const {
-    if (h != nullptr) tjDestroy(h);
-  }
-};
-
-tjhandle thread_decompressor() {
-  thread_local std::unique_ptr<void, TjDeleter> h(tjInitDecompress());
-  if (!h) throw std::runtime_error("TurboJPEG: cannot create a decompressor");
-  return h.get();
-}
-
 void quiet_handler(const char*, const char*, va_list) {}
 
 std::optional<TiledJpegTiff::Level> read_level(TIFF* tif) {
@@ -44,7 +33,7 @@ std::optional<TiledJpegTiff::Level> read_level(TIFF* tif) {
   TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
   TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &samples);
   TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
-  if (compression != COMPRESSION_JPEG || photometric != PHOTOMETRIC_YCBCR || bits != 8 || samples != 3 ||
+  if (compression != COMPRESSION_JPEG || (photometric != PHOTOMETRIC_YCBCR && photometric != PHOTOMETRIC_RGB) || bits != 8 || samples != 3 ||
       planar != PLANARCONFIG_CONTIG) {
     return std::nullopt;
   }
@@ -55,6 +44,7 @@ std::optional<TiledJpegTiff::Level> read_level(TIFF* tif) {
   TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
   if (w == 0 || h == 0 || tw == 0 || th == 0 || tw % 8 != 0 || th % 8 != 0) return std::nullopt;
   TiledJpegTiff::Level level;
+  level.rgb_samples = photometric == PHOTOMETRIC_RGB;
   level.size = {w, h};
   level.tile_width = tw;
   level.tile_height = th;
@@ -122,13 +112,13 @@ const TiledJpegTiff::Level* TiledJpegTiff::level(int index) const {
 std::vector<std::uint8_t> TiledJpegTiff::raw_tile(int level_index, std::int64_t col, std::int64_t row) const {
   const Level* lv = level(level_index);
   if (lv == nullptr || col < 0 || row < 0 || col >= lv->tiles_across || row >= lv->tiles_down) {
-    throw std::runtime_error(path_ + ": no stored JPEG tile " + std::to_string(col) + "," + std::to_string(row) +
+    throw std::runtime_error("no stored JPEG tile " + std::to_string(col) + "," + std::to_string(row) +
                              " at level " + std::to_string(level_index));
   }
   const auto i = static_cast<std::size_t>(row * lv->tiles_across + col);
   const std::uint64_t count = lv->byte_counts[i];
   if (count == 0) return {};
-  if (count > (64u << 20)) throw std::runtime_error(path_ + ": tile of implausible size");
+  if (count > (64u << 20)) throw std::runtime_error("tile of implausible size");
   std::vector<std::uint8_t> data;
   // Tables without their EOI, then the tile without its SOI: one complete stream.
   const bool merge = lv->jpeg_tables.size() >= 4;
@@ -139,12 +129,18 @@ std::vector<std::uint8_t> TiledJpegTiff::raw_tile(int level_index, std::int64_t 
   while (done < count) {
     const ssize_t n = ::pread(fd_, data.data() + head + done, count - done, static_cast<off_t>(lv->offsets[i] + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw std::runtime_error(path_ + ": read tile: " + (n == 0 ? "file truncated" : std::strerror(errno)));
+    if (n <= 0) throw std::runtime_error(std::string("read tile: ") + (n == 0 ? "file truncated" : std::strerror(errno)));
     done += static_cast<std::size_t>(n);
   }
   if (merge) {
-    if (count < 2 || data[head] != 0xFF || data[head + 1] != 0xD8) throw std::runtime_error(path_ + ": tile is not JPEG");
+    if (count < 2 || data[head] != 0xFF || data[head + 1] != 0xD8) throw std::runtime_error("tile is not JPEG");
     data.erase(data.begin() + static_cast<std::ptrdiff_t>(head), data.begin() + static_cast<std::ptrdiff_t>(head + 2));
+  }
+  if (lv->rgb_samples) {
+    // APP14 "Adobe", version 100, flags 0, transform 0: the components are RGB.
+    static constexpr std::uint8_t kAdobeRgb[] = {0xFF, 0xEE, 0x00, 0x0E, 'A', 'd', 'o', 'b', 'e', 0x00,
+                                                 0x64, 0x00, 0x00, 0x00, 0x00, 0x00};
+    data.insert(data.begin() + 2, std::begin(kAdobeRgb), std::end(kAdobeRgb));
   }
   return data;
 }
@@ -152,7 +148,7 @@ std::vector<std::uint8_t> TiledJpegTiff::raw_tile(int level_index, std::int64_t 
 void TiledJpegTiff::read_region(int level_index, std::int64_t x, std::int64_t y, int w, int h, std::uint8_t* rgb,
                                 std::size_t stride, const std::uint8_t background[3]) const {
   const Level* lv = level(level_index);
-  if (lv == nullptr) throw std::runtime_error(path_ + ": level " + std::to_string(level_index) + " is not direct");
+  if (lv == nullptr) throw std::runtime_error("level " + std::to_string(level_index) + " is not stored as JPEG tiles");
   // Background wherever no tile paints.
   for (int r = 0; r < h; ++r) {
     std::uint8_t* p = rgb + stride * static_cast<std::size_t>(r);
@@ -161,7 +157,6 @@ void TiledJpegTiff::read_region(int level_index, std::int64_t x, std::int64_t y,
   const std::int64_t x0 = std::max<std::int64_t>(x, 0), y0 = std::max<std::int64_t>(y, 0);
   const std::int64_t x1 = std::min<std::int64_t>(x + w, lv->size.width), y1 = std::min<std::int64_t>(y + h, lv->size.height);
   if (x0 >= x1 || y0 >= y1) return;
-  tjhandle tj = thread_decompressor();
   thread_local std::vector<std::uint8_t> scratch;
   for (std::int64_t ty = y0 / lv->tile_height; ty <= (y1 - 1) / lv->tile_height; ++ty) {
     for (std::int64_t tx = x0 / lv->tile_width; tx <= (x1 - 1) / lv->tile_width; ++tx) {
@@ -183,13 +178,11 @@ void TiledJpegTiff::read_region(int level_index, std::int64_t x, std::int64_t y,
         target = scratch.data();
         pitch = static_cast<std::size_t>(lv->tile_width) * 3;
       }
-      int jw = 0, jh = 0, sub = 0, cs = 0;
-      if (tjDecompressHeader3(tj, jpeg.data(), static_cast<unsigned long>(jpeg.size()), &jw, &jh, &sub, &cs) != 0 ||
-          jw != lv->tile_width || jh != lv->tile_height ||
-          tjDecompress2(tj, jpeg.data(), static_cast<unsigned long>(jpeg.size()), target, jw, static_cast<int>(pitch),
-                        jh, TJPF_RGB, 0) != 0) {
-        throw std::runtime_error(path_ + ": decode tile " + std::to_string(tx) + "," + std::to_string(ty) +
-                                 " at level " + std::to_string(level_index) + ": " + tjGetErrorStr2(tj));
+      try {
+        decode_jpeg_into(jpeg, static_cast<int>(lv->tile_width), static_cast<int>(lv->tile_height), target, pitch);
+      } catch (const std::exception& e) {
+        throw std::runtime_error("tile " + std::to_string(tx) + "," + std::to_string(ty) + " at level " +
+                                 std::to_string(level_index) + ": " + e.what());
       }
       if (!whole) {
         for (std::int64_t r = cy0; r < cy1; ++r) {

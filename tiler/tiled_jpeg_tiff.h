@@ -1,6 +1,6 @@
 // Direct access to the JPEG tiles of a tiled TIFF (Aperio SVS, generic tiled TIFF, Reread's own
 // pyramids): raw tile bytes with the file's JPEG tables merged in, and regions decoded straight to
-// RGB with TurboJPEG. Only levels stored as YCbCr JPEG tiles qualify; others stay with OpenSlide.
+// RGB with TurboJPEG. Levels stored as 8-bit 3-channel JPEG tiles qualify; others stay with OpenSlide.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,7 @@ class TiledJpegTiff {
     std::int64_t tiles_across = 0, tiles_down = 0;
     std::vector<std::uint64_t> offsets, byte_counts;
     std::vector<std::uint8_t> jpeg_tables;  // SOI..EOI, or empty
+    bool rgb_samples = false;  // JPEG data holds RGB, not YCbCr (Aperio "JPEG/RGB" with photometric RGB)
   };
 
   // Indexes the TIFF directories that match `level_sizes` (OpenSlide's levels, in order). Returns
@@ -31,7 +32,9 @@ class TiledJpegTiff {
   TiledJpegTiff& operator=(const TiledJpegTiff&) = delete;
 
   const Level* level(int index) const;
-  // One stored tile as a complete JPEG stream; empty when the tile is missing. Throws std::runtime_error.
+  // One stored tile as a complete, standalone JPEG stream (tables merged in; an Adobe marker added
+  // where the samples are RGB, so any decoder, browsers included, gets the colours right); empty
+  // when the tile is missing. Throws std::runtime_error.
   std::vector<std::uint8_t> raw_tile(int level, std::int64_t col, std::int64_t row) const;
   // Decodes [x, x+w) x [y, y+h) of `level` (level pixels) into RGB rows `stride` bytes apart;
   // pixels outside the level or in missing tiles get `background`. Thread-safe. Throws std::runtime_error.

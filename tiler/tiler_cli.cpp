@@ -93,7 +93,6 @@ int main(int argc, char** argv) {
   std::string slide_path, out_path, name, format = "jpeg";
   int tile_size = 254, overlap = 1, quality = 75, jobs = default_jobs();
   bool limit_bounds = false, timings = false;
-  app.add_flag("--timings", timings, "print where the time went (JSON on stderr)");
 
   auto* info = app.add_subcommand("info", "print a slide's metadata as JSON");
   info->add_option("SLIDE", slide_path, "slide file")->required();
@@ -128,6 +127,8 @@ int main(int argc, char** argv) {
   synth->add_option("--mpp", synth_opts.spec.mpp, "microns per pixel (0.25 = 40x)")->check(CLI::Range(0.05, 10.0))->capture_default_str();
   synth->add_option("--quality", synth_opts.quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
   synth->add_option("--jobs,-j", synth_opts.jobs, "worker threads")->check(CLI::Range(1, 256))->capture_default_str();
+
+  for (auto* cmd : {dzi, pyramid, synth}) cmd->add_flag("--timings", timings, "print where the time went (JSON on stderr)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -172,7 +173,8 @@ int main(int argc, char** argv) {
     } else if (synth->parsed()) {
       synth_opts.spec.width = width;
       synth_opts.spec.height = height;
-      reread::write_synthetic_slide(out_path, synth_opts, terminal_progress("synth"));
+      const auto t = reread::write_synthetic_slide(out_path, synth_opts, terminal_progress("synth"));
+      if (timings) print_times(t);
     }
   } catch (const std::exception& e) {
     std::cerr << "reread-tiler: " << e.what() << "\n";

@@ -151,8 +151,8 @@ TEST_F(ReferenceSlides, tile_pixels_agree_with_reference) {
       const auto tiles = sample_tiles(g);
       test::TempDir out;
       std::string cmd = std::string(test::reference_python()) + " " +
-                        quote(test::source_dir() / "tests/reference/deepzoom_reference.py") + " tiles " + quote(path) +
-                        " " + quote(out.path()) + options_flags(o);
+                        quote(test::source_dir() / "tests/reference/deepzoom_reference.py") + options_flags(o) +
+                        " tiles " + quote(path) + " " + quote(out.path());
       for (const auto& [l, c, r] : tiles) cmd += " " + std::to_string(l) + "/" + std::to_string(c) + "/" + std::to_string(r);
       const auto res = test::run_command(cmd);
       ASSERT_EQ(res.exit_code, 0) << res.output;

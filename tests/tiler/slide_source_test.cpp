@@ -5,7 +5,10 @@
 
 #include <thread>
 
+#include "image_codec.h"
+#include "openslide_source.h"
 #include "slide_error.h"
+#include "synthetic_slide_writer.h"
 #include "test_environment.h"
 
 namespace reread {
@@ -111,6 +114,58 @@ TEST(SlideSource, rejects_invalid_levels_and_sizes) {
   EXPECT_THROW(slide->read_region(0, 0, 7, 10, 10), SlideError);
   EXPECT_THROW(slide->read_region(0, 0, 0, -1, 10), SlideError);
   EXPECT_THROW(slide->read_region(0, 0, 0, 100000, 100000), SlideError);
+}
+
+// The direct JPEG path must give exactly OpenSlide's pixels, at every level and at the edges.
+void expect_direct_reads_match_openslide(const std::string& path) {
+  const OpenSlideSource direct(path, true);
+  const OpenSlideSource plain(path, false);
+  ASSERT_NE(direct.stored_tiles(), nullptr) << path << " should have directly readable JPEG tiles";
+  EXPECT_EQ(plain.stored_tiles(), nullptr);
+  const SlideInfo& info = direct.info();
+  for (int level = 0; level < info.level_count(); ++level) {
+    ASSERT_NE(direct.stored_tiles()->level(level), nullptr) << "level " << level;
+    const auto ds = static_cast<std::int64_t>(info.level_downsamples[level]);
+    const Size dim = info.level_dimensions[level];
+    const std::vector<std::array<std::int64_t, 4>> regions = {
+        {0, 0, std::min<std::int64_t>(dim.width, 700), std::min<std::int64_t>(dim.height, 500)},
+        {dim.width - 300, dim.height - 200, 400, 300},  // runs past the right and bottom edges
+        {-50, -20, 200, 100},                            // starts outside
+        {dim.width / 3, dim.height / 3, 257, 255}};
+    for (const auto& [x, y, w, h] : regions) {
+      const RgbImage a = direct.read_region(x * ds, y * ds, level, static_cast<int>(w), static_cast<int>(h));
+      const RgbImage b = plain.read_region(x * ds, y * ds, level, static_cast<int>(w), static_cast<int>(h));
+      EXPECT_EQ(a.pixels, b.pixels) << path << " level " << level << " region " << x << "," << y << " " << w << "x" << h;
+    }
+  }
+}
+
+TEST(SlideSource, direct_jpeg_tiles_give_openslides_pixels_on_aperio) {
+  REREAD_REQUIRE_SHARED_SLIDES();
+  expect_direct_reads_match_openslide(shared("CMU-1-Small-Region.svs"));
+}
+
+TEST(SlideSource, direct_jpeg_tiles_give_openslides_pixels_on_synthetic_pyramid) {
+  test::TempDir dir;
+  SyntheticSlideOptions o;
+  o.spec = {5000, 3000, 4, 0.25};
+  write_synthetic_slide(dir / "s.svs", o);
+  expect_direct_reads_match_openslide((dir / "s.svs").string());
+}
+
+TEST(SlideSource, stored_tile_bytes_are_complete_jpeg_streams) {
+  REREAD_REQUIRE_SHARED_SLIDES();
+  const OpenSlideSource slide(shared("CMU-1-Small-Region.svs"));
+  const TiledJpegTiff* tiles = slide.stored_tiles();
+  ASSERT_NE(tiles, nullptr);
+  const auto* level = tiles->level(0);
+  ASSERT_NE(level, nullptr);
+  EXPECT_EQ(level->tile_width, 240);
+  const auto bytes = tiles->raw_tile(0, 2, 3);
+  const RgbImage tile = decode_jpeg(bytes);
+  const RgbImage region = slide.read_region(2 * 240, 3 * 240, 0, 240, 240);
+  EXPECT_EQ(tile.pixels, region.pixels);
+  EXPECT_THROW(tiles->raw_tile(0, 1000, 0), std::runtime_error);
 }
 
 }  // namespace
