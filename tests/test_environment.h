@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <array>
 #include <cmath>
@@ -11,7 +12,6 @@
 #include <fstream>
 #include <random>
 #include <string>
-#include <sys/wait.h>
 
 #include "rgb_image.h"
 
@@ -24,11 +24,11 @@ inline const char* reference_python() { return "/usr/bin/python3"; }
 
 inline bool have_shared_slides() { return std::filesystem::exists(shared_slides() / "CMU-1-Small-Region.svs"); }
 
-#define REREAD_REQUIRE_SHARED_SLIDES()                                                               \
-  do {                                                                                               \
-    if (!::reread::test::have_shared_slides())                                                       \
-      GTEST_SKIP() << "real slides not found at " << ::reread::test::shared_slides()                 \
-                   << " (place the shared/ folder beside the project to run this test)";             \
+#define REREAD_REQUIRE_SHARED_SLIDES()                                                   \
+  do {                                                                                   \
+    if (!::reread::test::have_shared_slides())                                           \
+      GTEST_SKIP() << "real slides not found at " << ::reread::test::shared_slides()     \
+                   << " (place the shared/ folder beside the project to run this test)"; \
   } while (0)
 
 struct CommandResult {
@@ -54,10 +54,10 @@ inline bool have_reference_tiler() {
   return run_command(std::string(reference_python()) + " -c 'import openslide.deepzoom'").exit_code == 0;
 }
 
-#define REREAD_REQUIRE_REFERENCE()                                                                   \
-  do {                                                                                               \
-    if (!::reread::test::have_reference_tiler())                                                     \
-      GTEST_SKIP() << "python3-openslide (the reference DeepZoomGenerator) is not installed";        \
+#define REREAD_REQUIRE_REFERENCE()                                                            \
+  do {                                                                                        \
+    if (!::reread::test::have_reference_tiler())                                              \
+      GTEST_SKIP() << "python3-openslide (the reference DeepZoomGenerator) is not installed"; \
   } while (0)
 
 // A fresh directory, removed with everything in it when the test ends.

@@ -46,12 +46,10 @@ Size thumbnail_size(Size source, Size box) {
   return {x, y};
 }
 
-DeepZoomGeometry::DeepZoomGeometry(const SlideGeometry& slide, DeepZoomOptions options)
-    : options_(options) {
+DeepZoomGeometry::DeepZoomGeometry(const SlideGeometry& slide, DeepZoomOptions options) : options_(options) {
   if (options.tile_size < 1) throw std::invalid_argument("tile size must be at least 1");
   if (options.overlap < 0) throw std::invalid_argument("overlap must not be negative");
-  if (slide.level_dimensions.empty() ||
-      slide.level_dimensions.size() != slide.level_downsamples.size()) {
+  if (slide.level_dimensions.empty() || slide.level_dimensions.size() != slide.level_downsamples.size()) {
     throw std::invalid_argument("slide has no levels");
   }
   const Size l0 = slide.level_dimensions.front();
@@ -60,13 +58,12 @@ DeepZoomGeometry::DeepZoomGeometry(const SlideGeometry& slide, DeepZoomOptions o
   if (options.limit_bounds) {
     l0_offset_x_ = slide.bounds_x.value_or(0);
     l0_offset_y_ = slide.bounds_y.value_or(0);
-    const double scale_x = static_cast<double>(slide.bounds_width.value_or(l0.width)) /
-                           static_cast<double>(l0.width);
-    const double scale_y = static_cast<double>(slide.bounds_height.value_or(l0.height)) /
-                           static_cast<double>(l0.height);
+    const double scale_x = static_cast<double>(slide.bounds_width.value_or(l0.width)) / static_cast<double>(l0.width);
+    const double scale_y =
+        static_cast<double>(slide.bounds_height.value_or(l0.height)) / static_cast<double>(l0.height);
     for (const Size& l : slide.level_dimensions) {
-      l_dimensions_.push_back({ceil_to_int(static_cast<double>(l.width) * scale_x),
-                               ceil_to_int(static_cast<double>(l.height) * scale_y)});
+      l_dimensions_.push_back(
+          {ceil_to_int(static_cast<double>(l.width) * scale_x), ceil_to_int(static_cast<double>(l.height) * scale_y)});
     }
   } else {
     l_dimensions_ = slide.level_dimensions;
@@ -121,15 +118,13 @@ std::optional<TileSource> DeepZoomGeometry::tile(int dz_level, std::int64_t col,
   struct Axis {
     std::int64_t l0, read, z_size;
   };
-  auto axis = [&](std::int64_t t, std::int64_t t_lim, std::int64_t z_lim, std::int64_t l_lim,
-                  std::int64_t l0_off) {
+  auto axis = [&](std::int64_t t, std::int64_t t_lim, std::int64_t z_lim, std::int64_t l_lim, std::int64_t l0_off) {
     const std::int64_t tl = t != 0 ? ov : 0;
     const std::int64_t br = t != t_lim - 1 ? ov : 0;
     const std::int64_t z_size = std::min(ts, z_lim - ts * t) + tl + br;
     const double l = l_z * static_cast<double>(ts * t - tl);
     const auto l0 = static_cast<std::int64_t>(l0_l * l + static_cast<double>(l0_off));
-    const std::int64_t read =
-        std::min(ceil_to_int(l_z * static_cast<double>(z_size)), l_lim - ceil_to_int(l));
+    const std::int64_t read = std::min(ceil_to_int(l_z * static_cast<double>(z_size)), l_lim - ceil_to_int(l));
     return Axis{l0, read, z_size};
   };
   const Axis ax = axis(col, tiles.width, zdim.width, ldim.width, l0_offset_x_);
@@ -141,19 +136,17 @@ std::optional<TileSource> DeepZoomGeometry::tile(int dz_level, std::int64_t col,
   src.slide_level = slide_level;
   src.read_size = {ax.read, ay.read};
   src.tile_size = {ax.z_size, ay.z_size};
-  src.output_size =
-      src.read_size == src.tile_size ? src.tile_size : thumbnail_size(src.read_size, src.tile_size);
+  src.output_size = src.read_size == src.tile_size ? src.tile_size : thumbnail_size(src.read_size, src.tile_size);
   return src;
 }
 
 std::string DeepZoomGeometry::dzi_xml(const std::string& format) const {
   const Size base = base_dimensions();
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-         "<Image TileSize=\"" + std::to_string(options_.tile_size) + "\" Overlap=\"" +
-         std::to_string(options_.overlap) + "\" Format=\"" + format +
-         "\" xmlns=\"http://schemas.microsoft.com/deepzoom/2008\"><Size Width=\"" +
-         std::to_string(base.width) + "\" Height=\"" + std::to_string(base.height) +
-         "\"/></Image>\n";
+         "<Image TileSize=\"" +
+         std::to_string(options_.tile_size) + "\" Overlap=\"" + std::to_string(options_.overlap) + "\" Format=\"" +
+         format + "\" xmlns=\"http://schemas.microsoft.com/deepzoom/2008\"><Size Width=\"" +
+         std::to_string(base.width) + "\" Height=\"" + std::to_string(base.height) + "\"/></Image>\n";
 }
 
 }  // namespace reread

@@ -17,7 +17,7 @@ struct Size {
 
 // The facts about a slide that DeepZoom geometry depends on.
 struct SlideGeometry {
-  std::vector<Size> level_dimensions;    // per slide level, level 0 first
+  std::vector<Size> level_dimensions;     // per slide level, level 0 first
   std::vector<double> level_downsamples;  // per slide level
   // openslide.bounds-* properties; each may be absent on its own.
   std::optional<std::int64_t> bounds_x, bounds_y, bounds_width, bounds_height;

@@ -27,6 +27,6 @@ using Progress = std::function<void(std::int64_t done, std::int64_t total)>;
 // appears only when complete; on failure nothing is left behind. Returns where the time went.
 // Throws SlideError.
 PyramidStreamTimes write_dzi(const SlideSource& slide, const std::filesystem::path& out_dir, const std::string& name,
-               const DziOptions& options, const Progress& progress = {});
+                             const DziOptions& options, const Progress& progress = {});
 
 }  // namespace reread

@@ -59,14 +59,13 @@ TileFormat parse_tile_format(const std::string& name) {
 
 const char* extension(TileFormat f) { return f == TileFormat::jpeg ? "jpeg" : "png"; }
 
-std::vector<std::uint8_t> encode_jpeg(const std::uint8_t* rgb, int width, int height, std::size_t stride,
-                                      int quality) {
+std::vector<std::uint8_t> encode_jpeg(const std::uint8_t* rgb, int width, int height, std::size_t stride, int quality) {
   if (quality < 1 || quality > 100) throw std::invalid_argument("JPEG quality must be 1..100");
   tjhandle tj = compressor().get();
   unsigned char* out = nullptr;
   unsigned long size = 0;
-  if (tjCompress2(tj, rgb, width, static_cast<int>(stride), height, TJPF_RGB, &out, &size, TJSAMP_420,
-                  quality, TJFLAG_FASTDCT) != 0) {
+  if (tjCompress2(tj, rgb, width, static_cast<int>(stride), height, TJPF_RGB, &out, &size, TJSAMP_420, quality,
+                  TJFLAG_FASTDCT) != 0) {
     if (out != nullptr) tjFree(out);
     compressor().fail("JPEG encode");
   }
@@ -102,8 +101,8 @@ std::vector<std::uint8_t> encode_tile(const RgbImage& img, TileFormat format, in
 RgbImage decode_jpeg(std::span<const std::uint8_t> data) {
   tjhandle tj = decompressor().get();
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(tj, data.data(), static_cast<unsigned long>(data.size()), &w, &h, &subsamp,
-                          &colorspace) != 0) {
+  if (tjDecompressHeader3(tj, data.data(), static_cast<unsigned long>(data.size()), &w, &h, &subsamp, &colorspace) !=
+      0) {
     decompressor().fail("JPEG decode");
   }
   RgbImage img(w, h);
@@ -111,12 +110,11 @@ RgbImage decode_jpeg(std::span<const std::uint8_t> data) {
   return img;
 }
 
-void decode_jpeg_into(std::span<const std::uint8_t> data, int width, int height, std::uint8_t* rgb,
-                      std::size_t pitch) {
+void decode_jpeg_into(std::span<const std::uint8_t> data, int width, int height, std::uint8_t* rgb, std::size_t pitch) {
   tjhandle tj = decompressor().get();
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(tj, data.data(), static_cast<unsigned long>(data.size()), &w, &h, &subsamp,
-                          &colorspace) != 0) {
+  if (tjDecompressHeader3(tj, data.data(), static_cast<unsigned long>(data.size()), &w, &h, &subsamp, &colorspace) !=
+      0) {
     decompressor().fail("JPEG decode");
   }
   if (w != width || h != height) {

@@ -17,8 +17,7 @@ TileFormat parse_tile_format(const std::string& name);
 const char* extension(TileFormat f);  // "jpeg" or "png"
 
 // Encodes packed RGB rows `stride` bytes apart. quality is 1..100 (JPEG only). Throws std::runtime_error.
-std::vector<std::uint8_t> encode_jpeg(const std::uint8_t* rgb, int width, int height, std::size_t stride,
-                                      int quality);
+std::vector<std::uint8_t> encode_jpeg(const std::uint8_t* rgb, int width, int height, std::size_t stride, int quality);
 std::vector<std::uint8_t> encode_png(const std::uint8_t* rgb, int width, int height, std::size_t stride);
 std::vector<std::uint8_t> encode_tile(const RgbImage& img, TileFormat format, int quality);
 

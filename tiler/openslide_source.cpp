@@ -187,16 +187,15 @@ void OpenSlideSource::check_region(int level, int width, int height) const {
   }
 }
 
-RgbImage OpenSlideSource::read_region(std::int64_t x0, std::int64_t y0, int level, int width,
-                                      int height) const {
+RgbImage OpenSlideSource::read_region(std::int64_t x0, std::int64_t y0, int level, int width, int height) const {
   check_region(level, width, height);
   RgbImage img(std::max(width, 0), std::max(height, 0));
   read_region_into(x0, y0, level, width, height, img.pixels.data(), img.stride());
   return img;
 }
 
-void OpenSlideSource::read_region_into(std::int64_t x0, std::int64_t y0, int level, int width,
-                                       int height, std::uint8_t* rgb, std::size_t stride) const {
+void OpenSlideSource::read_region_into(std::int64_t x0, std::int64_t y0, int level, int width, int height,
+                                       std::uint8_t* rgb, std::size_t stride) const {
   check_region(level, width, height);
   if (width == 0 || height == 0) return;
   if (direct_ && direct_->level(level) != nullptr) {
@@ -209,8 +208,9 @@ void OpenSlideSource::read_region_into(std::int64_t x0, std::int64_t y0, int lev
                              stride, info_.background.data());
         return;
       } catch (const std::exception& e) {
-        throw SlideError(path_, "read region (" + std::to_string(x0) + "," + std::to_string(y0) + ") level " +
-                                    std::to_string(level), e.what());
+        throw SlideError(
+            path_, "read region (" + std::to_string(x0) + "," + std::to_string(y0) + ") level " + std::to_string(level),
+            e.what());
       }
     }
   }
@@ -219,12 +219,11 @@ void OpenSlideSource::read_region_into(std::int64_t x0, std::int64_t y0, int lev
   {
     Lease lease(*this);
     openslide_read_region(lease.get(), argb.data(), x0, y0, level, width, height);
-    lease.check("read region (" + std::to_string(x0) + "," + std::to_string(y0) + ") level " +
-                std::to_string(level) + " " + std::to_string(width) + "x" + std::to_string(height));
+    lease.check("read region (" + std::to_string(x0) + "," + std::to_string(y0) + ") level " + std::to_string(level) +
+                " " + std::to_string(width) + "x" + std::to_string(height));
   }
   for (int y = 0; y < height; ++y) {
-    argb_to_rgb(argb.data() + static_cast<std::size_t>(y) * width, width, info_.background,
-                rgb + stride * y);
+    argb_to_rgb(argb.data() + static_cast<std::size_t>(y) * width, width, info_.background, rgb + stride * y);
   }
   if (argb.size() > (std::size_t{1} << 22)) argb = {};  // do not pin huge buffers per thread
 }
@@ -244,8 +243,6 @@ RgbImage OpenSlideSource::associated_image(const std::string& name) const {
   return img;
 }
 
-std::unique_ptr<SlideSource> open_slide(const std::string& path) {
-  return std::make_unique<OpenSlideSource>(path);
-}
+std::unique_ptr<SlideSource> open_slide(const std::string& path) { return std::make_unique<OpenSlideSource>(path); }
 
 }  // namespace reread

@@ -22,10 +22,9 @@ class OpenSlideSource final : public SlideSource {
   OpenSlideSource& operator=(const OpenSlideSource&) = delete;
 
   const SlideInfo& info() const override { return info_; }
-  RgbImage read_region(std::int64_t x0, std::int64_t y0, int level, int width,
-                       int height) const override;
-  void read_region_into(std::int64_t x0, std::int64_t y0, int level, int width, int height,
-                        std::uint8_t* rgb, std::size_t stride) const override;
+  RgbImage read_region(std::int64_t x0, std::int64_t y0, int level, int width, int height) const override;
+  void read_region_into(std::int64_t x0, std::int64_t y0, int level, int width, int height, std::uint8_t* rgb,
+                        std::size_t stride) const override;
   RgbImage associated_image(const std::string& name) const override;
   // The stored JPEG tiles of a TIFF-based slide, when it has any; null otherwise.
   const TiledJpegTiff* stored_tiles() const { return direct_.get(); }

@@ -19,7 +19,9 @@ class RowWindow {
   std::int64_t first_row() const { return first_; }
   std::int64_t end_row() const { return first_ + count_; }
   std::size_t stride() const { return static_cast<std::size_t>(width_) * 3; }
-  const std::uint8_t* row(std::int64_t y) const { return data_.data() + stride() * static_cast<std::size_t>(y - first_); }
+  const std::uint8_t* row(std::int64_t y) const {
+    return data_.data() + stride() * static_cast<std::size_t>(y - first_);
+  }
   std::uint8_t* row(std::int64_t y) { return data_.data() + stride() * static_cast<std::size_t>(y - first_); }
   // Makes room for n more rows at the end and returns the first of them.
   std::uint8_t* append(std::int64_t n);

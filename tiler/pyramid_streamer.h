@@ -25,24 +25,24 @@ struct PyramidStreamSpec {
   int depths = 1;
   int tile_size = 256;
   int overlap = 0;
-  std::vector<bool> emit;     // per depth: whether its tiles are wanted (empty = all)
+  std::vector<bool> emit;         // per depth: whether its tiles are wanted (empty = all)
   std::int64_t strip_rows = 512;  // rows produced per call
 };
 
 // Wall seconds spent in each phase of a run: where a pyramid's time goes.
 struct PyramidStreamTimes {
-  double produce = 0;    // reading or rendering level 0
-  double downsample = 0; // 2x2 halving of every coarser level
-  double encode = 0;     // encoding (and, for DeepZoom, writing) tiles in parallel
-  double store = 0;      // the serial step after each batch
+  double produce = 0;     // reading or rendering level 0
+  double downsample = 0;  // 2x2 halving of every coarser level
+  double encode = 0;      // encoding (and, for DeepZoom, writing) tiles in parallel
+  double store = 0;       // the serial step after each batch
 };
 
 class PyramidStreamer {
  public:
   using Produce = std::function<void(std::int64_t y, std::int64_t rows, std::uint8_t* dst, std::size_t stride)>;
-  using Encode = std::function<void(const TileJob&)>;             // called in parallel
+  using Encode = std::function<void(const TileJob&)>;               // called in parallel
   using BatchDone = std::function<void(std::span<const TileJob>)>;  // called serially, in tile order
-  using BatchStart = std::function<void(std::size_t jobs)>;           // called serially, before encoding
+  using BatchStart = std::function<void(std::size_t jobs)>;         // called serially, before encoding
 
   PyramidStreamer(PyramidStreamSpec spec, WorkPool& pool);
   void run(const Produce& produce, const Encode& encode, const BatchDone& batch_done,

@@ -20,9 +20,9 @@ double sinc(double x) {
 double lanczos3(double x) { return (x > -3.0 && x < 3.0) ? sinc(x) * sinc(x / 3.0) : 0.0; }
 
 struct Kernel {
-  std::vector<int> start;       // first source index per output pixel
-  std::vector<int> count;       // taps per output pixel
-  std::vector<float> weights;   // taps * out, row-major with stride `taps`
+  std::vector<int> start;      // first source index per output pixel
+  std::vector<int> count;      // taps per output pixel
+  std::vector<float> weights;  // taps * out, row-major with stride `taps`
   int taps = 0;
 };
 

@@ -45,11 +45,10 @@ class SlideSource {
   // Reads a region whose top-left is in level-0 pixels and whose size is in `level` pixels,
   // as RGB composited on the slide's background colour. Safe to call from many threads.
   // Throws SlideError.
-  virtual RgbImage read_region(std::int64_t x0, std::int64_t y0, int level, int width,
-                               int height) const = 0;
+  virtual RgbImage read_region(std::int64_t x0, std::int64_t y0, int level, int width, int height) const = 0;
   // The same, into a caller-owned buffer of `height` rows `stride` bytes apart.
-  virtual void read_region_into(std::int64_t x0, std::int64_t y0, int level, int width, int height,
-                                std::uint8_t* rgb, std::size_t stride) const = 0;
+  virtual void read_region_into(std::int64_t x0, std::int64_t y0, int level, int width, int height, std::uint8_t* rgb,
+                                std::size_t stride) const = 0;
   // An associated image ("label", "macro", "thumbnail", ...) as RGB. Throws SlideError.
   virtual RgbImage associated_image(const std::string& name) const = 0;
 };

@@ -9,12 +9,13 @@
 namespace reread {
 
 PyramidStreamTimes write_synthetic_slide(const std::filesystem::path& out, const SyntheticSlideOptions& options,
-                           const Progress& progress) {
+                                         const Progress& progress) {
   const SyntheticSlideSpec& spec = options.spec;
   if (spec.width < 1 || spec.height < 1 || spec.width > 4'000'000'000LL || spec.height > 4'000'000'000LL) {
     throw SlideError(out.string(), "synthesize", "width and height must be between 1 and 4000000000");
   }
-  if (!(spec.mpp > 0.0) || !std::isfinite(spec.mpp)) throw SlideError(out.string(), "synthesize", "MPP must be positive");
+  if (!(spec.mpp > 0.0) || !std::isfinite(spec.mpp))
+    throw SlideError(out.string(), "synthesize", "MPP must be positive");
   const SyntheticTissue tissue(spec);
   WorkPool pool(std::max(1, options.jobs));
 

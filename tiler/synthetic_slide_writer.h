@@ -18,6 +18,6 @@ struct SyntheticSlideOptions {
 
 // Same options, same bytes. Memory stays bounded whatever the size. Throws SlideError.
 PyramidStreamTimes write_synthetic_slide(const std::filesystem::path& out, const SyntheticSlideOptions& options,
-                           const Progress& progress = {});
+                                         const Progress& progress = {});
 
 }  // namespace reread

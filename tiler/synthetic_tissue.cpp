@@ -374,10 +374,11 @@ enum class NucleusKind { kLymphocyte, kTumour, kFibroblast, kGlandular, kEndothe
 
 struct Nucleus {
   Ellipse shape;
-  int hem = 0;              // Q10 hematoxylin at the centre
-  std::int64_t rim = 0;     // extra towards the membrane, Q10 << 16 per (65536 - 36000) of r2
-  int chromatin = 0;        // Q10 per 128 of texture
-  std::int64_t wobble = 0;  // Q16 radius² per 128 of texture: lumpy outline
+  int hem = 0;                // Q10 hematoxylin at the centre
+  std::int64_t rim = 0;       // extra towards the membrane, Q10 << 16 per (65536 - 36000) of r2
+  int chromatin = 0;          // Q10 per 128 of texture
+  std::int64_t wobble = 0;    // Q16 radius² per 128 of texture: lumpy outline
+  std::int64_t r2_limit = 0;  // beyond this radius² not even the lumps reach
   std::int64_t tex_dx = 0, tex_dy = 0;
   bool has_nucleolus = false;
   std::int64_t ncx = 0, ncy = 0, nr2 = 0;  // nucleolus centre (Q8 px) and radius² (Q16 px²)
@@ -1359,11 +1360,13 @@ Nucleus SyntheticTissueModel::make_nucleus(NucleusKind kind, double cx, double c
       wobble = 0.1;
       break;
   }
-  n.shape = Ellipse::make(cx, cy, ra * um, rb * um, angle, 1.25);
+  // The box only needs to hold the outline's outward lumps: radius² up to 1 + wobble.
+  n.shape = Ellipse::make(cx, cy, ra * um, rb * um, angle, std::sqrt(1.0 + wobble));
   n.hem = static_cast<int>(hem * 1024);
   n.rim = std::llround(rim * 1024.0 * 65536.0 / (65536.0 - 36000.0));
   n.chromatin = static_cast<int>(chromatin * 1024);
   n.wobble = std::llround(wobble * 65536.0 / 128.0);
+  n.r2_limit = 65536 + 128 * n.wobble;
   const std::uint64_t t = mix64(static_cast<std::uint64_t>(n.shape.cx) * 31 + static_cast<std::uint64_t>(n.shape.cy));
   n.tex_dx = static_cast<std::int64_t>(t & 255);
   n.tex_dy = static_cast<std::int64_t>((t >> 8) & 255);
@@ -1380,7 +1383,7 @@ Nucleus SyntheticTissueModel::make_nucleus(NucleusKind kind, double cx, double c
 
 void SyntheticTissueModel::draw_nucleus(const Nucleus& n, const Block& b, Scratch& s) const {
   for_each_pixel(n.shape, b.x0, b.y0, b.w, b.h, [&](std::size_t i, std::int64_t x, std::int64_t y, std::int64_t r2) {
-    if (r2 >= 90000 || s.cover[i] == 0) return;
+    if (r2 >= n.r2_limit || s.cover[i] == 0) return;
     const int t = chromatin_[static_cast<std::size_t>((((y + n.tex_dy) & 255) << 8) | ((x + n.tex_dx) & 255))] - 128;
     const std::int64_t r2e = r2 + t * n.wobble;
     if (r2e >= 65536) return;

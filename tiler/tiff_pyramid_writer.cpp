@@ -78,8 +78,8 @@ class TiffFile {
 
   void write_raw_tile(std::int64_t col, std::int64_t row, const std::vector<std::uint8_t>& jpeg) {
     const auto ts = static_cast<std::uint32_t>(options_.tile_size);
-    const ttile_t index = TIFFComputeTile(tif_.get(), static_cast<std::uint32_t>(col) * ts,
-                                          static_cast<std::uint32_t>(row) * ts, 0, 0);
+    const ttile_t index =
+        TIFFComputeTile(tif_.get(), static_cast<std::uint32_t>(col) * ts, static_cast<std::uint32_t>(row) * ts, 0, 0);
     if (TIFFWriteRawTile(tif_.get(), index, const_cast<std::uint8_t*>(jpeg.data()),
                          static_cast<tmsize_t>(jpeg.size())) < 0) {
       fail("write tile");
@@ -144,19 +144,19 @@ std::string aperio_header(Size base, const TiffPyramidOptions& o) {
 
 std::string aperio_level0(const AperioDescription& a, Size base, const TiffPyramidOptions& o) {
   std::ostringstream s;
- s << aperio_header(base, o) << " JPEG/RGB Q=" << o.quality;
+  s << aperio_header(base, o) << " JPEG/RGB Q=" << o.quality;
   if (a.app_mag) s << "|AppMag = " << *a.app_mag;
   s << "|MPP = " << fmt_mpp(o.mpp_x.value_or(0.25)) << "|ScanScope ID = " << a.scanner_id
-    << "|Filename = " << a.filename << "|Date = " << a.date << "|Time = " << a.time
-    << "|OriginalWidth = " << base.width << "|OriginalHeight = " << base.height;
+    << "|Filename = " << a.filename << "|Date = " << a.date << "|Time = " << a.time << "|OriginalWidth = " << base.width
+    << "|OriginalHeight = " << base.height;
   return s.str();
 }
 
 }  // namespace
 
 PyramidStreamTimes write_tiff_pyramid(Size base, const PyramidStreamer::Produce& produce, WorkPool& pool,
-                        const std::filesystem::path& out, const TiffPyramidOptions& options,
-                        const MakeAssociated& make_associated, const Progress& progress) {
+                                      const std::filesystem::path& out, const TiffPyramidOptions& options,
+                                      const MakeAssociated& make_associated, const Progress& progress) {
   if (options.tile_size < 16 || options.tile_size % 16 != 0) {
     throw SlideError(out.string(), "write pyramid", "tile size must be a positive multiple of 16");
   }
@@ -238,7 +238,8 @@ PyramidStreamTimes write_tiff_pyramid(Size base, const PyramidStreamer::Produce&
             for (int y = 0; y < job.height; ++y) {
               std::memcpy(overview.row(static_cast<int>(job.row * options.tile_size + y)) +
                               static_cast<std::size_t>(job.col * options.tile_size) * 3,
-                          job.pixels + job.stride * static_cast<std::size_t>(y), static_cast<std::size_t>(job.width) * 3);
+                          job.pixels + job.stride * static_cast<std::size_t>(y),
+                          static_cast<std::size_t>(job.width) * 3);
             }
           }
           if (!stored[job.depth]) continue;
@@ -268,25 +269,25 @@ PyramidStreamTimes write_tiff_pyramid(Size base, const PyramidStreamer::Produce&
   std::vector<NamedImage> associated;
   if (options.aperio) {
     RgbImage thumb = overview;
-    tiff.write_stripped(thumb, aperio_header(base, options) + " -> " + std::to_string(thumb.width) +
-                                   "x" + std::to_string(thumb.height) + " -");
+    tiff.write_stripped(thumb, aperio_header(base, options) + " -> " + std::to_string(thumb.width) + "x" +
+                                   std::to_string(thumb.height) + " -");
     if (make_associated) associated = make_associated(overview);
   }
 
   std::vector<std::uint8_t> buf;
   for (int d = 1; d < depths; ++d) {
     if (!stored[d]) continue;
-    const std::string desc = options.aperio ? aperio_header(base, options) + " -> " +
-                                                  std::to_string(sizes[d].width) + "x" +
-                                                  std::to_string(sizes[d].height) + " JPEG/RGB Q=" +
-                                                  std::to_string(options.quality)
+    const std::string desc = options.aperio ? aperio_header(base, options) + " -> " + std::to_string(sizes[d].width) +
+                                                  "x" + std::to_string(sizes[d].height) +
+                                                  " JPEG/RGB Q=" + std::to_string(options.quality)
                                             : std::string();
     tiff.begin_tiled(sizes[d], desc, true);
     const std::int64_t across = (sizes[d].width + options.tile_size - 1) / options.tile_size;
     for (std::size_t i = 0; i < spooled[d].size(); ++i) {
       const SpooledTile& t = spooled[d][i];
       buf.resize(t.size);
-      if (::pread(fileno(spool.get()), buf.data(), t.size, static_cast<off_t>(t.offset)) != static_cast<ssize_t>(t.size)) {
+      if (::pread(fileno(spool.get()), buf.data(), t.size, static_cast<off_t>(t.offset)) !=
+          static_cast<ssize_t>(t.size)) {
         throw SlideError(spool_path.staging().string(), "read spool file", std::strerror(errno));
       }
       tiff.write_raw_tile(static_cast<std::int64_t>(i) % across, static_cast<std::int64_t>(i) / across, buf);
@@ -296,10 +297,10 @@ PyramidStreamTimes write_tiff_pyramid(Size base, const PyramidStreamer::Produce&
     if (progress) progress(done, total);
   }
   for (const NamedImage& img : associated) {
-    tiff.write_stripped(img.image, options.aperio ? "Aperio Image Library v12.0.15\n" + img.name + " " +
-                                                        std::to_string(img.image.width) + "x" +
-                                                        std::to_string(img.image.height)
-                                                  : img.name);
+    tiff.write_stripped(img.image, options.aperio
+                                       ? "Aperio Image Library v12.0.15\n" + img.name + " " +
+                                             std::to_string(img.image.width) + "x" + std::to_string(img.image.height)
+                                       : img.name);
   }
   tiff.close();
   staged.commit();

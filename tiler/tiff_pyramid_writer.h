@@ -48,7 +48,7 @@ using MakeAssociated = std::function<std::vector<NamedImage>(const RgbImage& ove
 // Streams `produce`'s rows of a `base`-sized image into `out`. The file appears only when
 // complete. Throws SlideError.
 PyramidStreamTimes write_tiff_pyramid(Size base, const PyramidStreamer::Produce& produce, WorkPool& pool,
-                        const std::filesystem::path& out, const TiffPyramidOptions& options,
-                        const MakeAssociated& make_associated = {}, const Progress& progress = {});
+                                      const std::filesystem::path& out, const TiffPyramidOptions& options,
+                                      const MakeAssociated& make_associated = {}, const Progress& progress = {});
 
 }  // namespace reread

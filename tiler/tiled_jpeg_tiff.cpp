@@ -33,8 +33,8 @@ std::optional<TiledJpegTiff::Level> read_level(TIFF* tif) {
   TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
   TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &samples);
   TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
-  if (compression != COMPRESSION_JPEG || (photometric != PHOTOMETRIC_YCBCR && photometric != PHOTOMETRIC_RGB) || bits != 8 || samples != 3 ||
-      planar != PLANARCONFIG_CONTIG) {
+  if (compression != COMPRESSION_JPEG || (photometric != PHOTOMETRIC_YCBCR && photometric != PHOTOMETRIC_RGB) ||
+      bits != 8 || samples != 3 || planar != PLANARCONFIG_CONTIG) {
     return std::nullopt;
   }
   std::uint32_t w = 0, h = 0, tw = 0, th = 0;
@@ -112,8 +112,8 @@ const TiledJpegTiff::Level* TiledJpegTiff::level(int index) const {
 std::vector<std::uint8_t> TiledJpegTiff::raw_tile(int level_index, std::int64_t col, std::int64_t row) const {
   const Level* lv = level(level_index);
   if (lv == nullptr || col < 0 || row < 0 || col >= lv->tiles_across || row >= lv->tiles_down) {
-    throw std::runtime_error("no stored JPEG tile " + std::to_string(col) + "," + std::to_string(row) +
-                             " at level " + std::to_string(level_index));
+    throw std::runtime_error("no stored JPEG tile " + std::to_string(col) + "," + std::to_string(row) + " at level " +
+                             std::to_string(level_index));
   }
   const auto i = static_cast<std::size_t>(row * lv->tiles_across + col);
   const std::uint64_t count = lv->byte_counts[i];
@@ -129,7 +129,8 @@ std::vector<std::uint8_t> TiledJpegTiff::raw_tile(int level_index, std::int64_t 
   while (done < count) {
     const ssize_t n = ::pread(fd_, data.data() + head + done, count - done, static_cast<off_t>(lv->offsets[i] + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw std::runtime_error(std::string("read tile: ") + (n == 0 ? "file truncated" : std::strerror(errno)));
+    if (n <= 0)
+      throw std::runtime_error(std::string("read tile: ") + (n == 0 ? "file truncated" : std::strerror(errno)));
     done += static_cast<std::size_t>(n);
   }
   if (merge) {
@@ -138,8 +139,8 @@ std::vector<std::uint8_t> TiledJpegTiff::raw_tile(int level_index, std::int64_t 
   }
   if (lv->rgb_samples) {
     // APP14 "Adobe", version 100, flags 0, transform 0: the components are RGB.
-    static constexpr std::uint8_t kAdobeRgb[] = {0xFF, 0xEE, 0x00, 0x0E, 'A', 'd', 'o', 'b', 'e', 0x00,
-                                                 0x64, 0x00, 0x00, 0x00, 0x00, 0x00};
+    static constexpr std::uint8_t kAdobeRgb[] = {0xFF, 0xEE, 0x00, 0x0E, 'A',  'd',  'o',  'b',
+                                                 'e',  0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00};
     data.insert(data.begin() + 2, std::begin(kAdobeRgb), std::end(kAdobeRgb));
   }
   return data;
@@ -155,7 +156,8 @@ void TiledJpegTiff::read_region(int level_index, std::int64_t x, std::int64_t y,
     for (int c = 0; c < w; ++c, p += 3) std::memcpy(p, background, 3);
   }
   const std::int64_t x0 = std::max<std::int64_t>(x, 0), y0 = std::max<std::int64_t>(y, 0);
-  const std::int64_t x1 = std::min<std::int64_t>(x + w, lv->size.width), y1 = std::min<std::int64_t>(y + h, lv->size.height);
+  const std::int64_t x1 = std::min<std::int64_t>(x + w, lv->size.width),
+                     y1 = std::min<std::int64_t>(y + h, lv->size.height);
   if (x0 >= x1 || y0 >= y1) return;
   thread_local std::vector<std::uint8_t> scratch;
   for (std::int64_t ty = y0 / lv->tile_height; ty <= (y1 - 1) / lv->tile_height; ++ty) {
@@ -166,8 +168,8 @@ void TiledJpegTiff::read_region(int level_index, std::int64_t x, std::int64_t y,
       // The part of this tile inside both the request and the level.
       const std::int64_t cx0 = std::max(x0, tile_x), cy0 = std::max(y0, tile_y);
       const std::int64_t cx1 = std::min(x1, tile_x + lv->tile_width), cy1 = std::min(y1, tile_y + lv->tile_height);
-      const bool whole = cx0 == tile_x && cy0 == tile_y && cx1 == tile_x + lv->tile_width &&
-                         cy1 == tile_y + lv->tile_height;
+      const bool whole =
+          cx0 == tile_x && cy0 == tile_y && cx1 == tile_x + lv->tile_width && cy1 == tile_y + lv->tile_height;
       std::uint8_t* target = nullptr;
       std::size_t pitch = 0;
       if (whole) {

@@ -21,7 +21,7 @@ class TiledJpegTiff {
     std::int64_t tiles_across = 0, tiles_down = 0;
     std::vector<std::uint64_t> offsets, byte_counts;
     std::vector<std::uint8_t> jpeg_tables;  // SOI..EOI, or empty
-    bool rgb_samples = false;  // JPEG data holds RGB, not YCbCr (Aperio "JPEG/RGB" with photometric RGB)
+    bool rgb_samples = false;               // JPEG data holds RGB, not YCbCr (Aperio "JPEG/RGB" with photometric RGB)
   };
 
   // Indexes the TIFF directories that match `level_sizes` (OpenSlide's levels, in order). Returns

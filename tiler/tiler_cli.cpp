@@ -1,13 +1,12 @@
 // reread-tiler: inspect slides, cut DeepZoom pyramids, write pyramidal TIFFs and synthetic slides.
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "dzi_writer.h"
@@ -77,7 +76,10 @@ Progress terminal_progress(const std::string& what) {
 }
 
 void print_times(const reread::PyramidStreamTimes& t) {
-  std::cerr << json{{"produce_s", t.produce}, {"downsample_s", t.downsample}, {"encode_s", t.encode}, {"store_s", t.store}}
+  std::cerr << json{{"produce_s", t.produce},
+                    {"downsample_s", t.downsample},
+                    {"encode_s", t.encode},
+                    {"store_s", t.store}}
                    .dump()
             << "\n";
 }
@@ -104,7 +106,9 @@ int main(int argc, char** argv) {
   dzi->add_option("--tile-size", tile_size, "tile size in pixels")->check(CLI::Range(1, 8192))->capture_default_str();
   dzi->add_option("--overlap", overlap, "tile overlap in pixels")->check(CLI::Range(0, 64))->capture_default_str();
   dzi->add_option("--quality", quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
-  dzi->add_option("--format", format, "tile format")->check(CLI::IsMember({"jpeg", "jpg", "png"}))->capture_default_str();
+  dzi->add_option("--format", format, "tile format")
+      ->check(CLI::IsMember({"jpeg", "jpg", "png"}))
+      ->capture_default_str();
   dzi->add_option("--jobs,-j", jobs, "worker threads")->check(CLI::Range(1, 256))->capture_default_str();
   dzi->add_flag("--limit-bounds", limit_bounds, "tile only the slide's non-empty bounds");
 
@@ -112,7 +116,9 @@ int main(int argc, char** argv) {
   auto* pyramid = app.add_subcommand("pyramid", "write a tiled, JPEG-compressed pyramidal BigTIFF");
   pyramid->add_option("SLIDE", slide_path, "slide file")->required();
   pyramid->add_option("OUT", out_path, "output .tif")->required();
-  pyramid->add_option("--tile-size", pyr_tile, "tile size (multiple of 16)")->check(CLI::Range(16, 4096))->capture_default_str();
+  pyramid->add_option("--tile-size", pyr_tile, "tile size (multiple of 16)")
+      ->check(CLI::Range(16, 4096))
+      ->capture_default_str();
   pyramid->add_option("--quality", pyr_quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
   pyramid->add_option("--jobs,-j", jobs, "worker threads")->check(CLI::Range(1, 256))->capture_default_str();
 
@@ -121,14 +127,21 @@ int main(int argc, char** argv) {
   std::int64_t width = 0, height = 0;
   auto* synth = app.add_subcommand("synth", "write a synthetic H&E slide as an Aperio SVS");
   synth->add_option("OUT", out_path, "output .svs")->required();
-  synth->add_option("--width", width, "level-0 width in pixels")->required()->check(CLI::Range(std::int64_t{64}, std::int64_t{1'000'000}));
-  synth->add_option("--height", height, "level-0 height in pixels")->required()->check(CLI::Range(std::int64_t{64}, std::int64_t{1'000'000}));
+  synth->add_option("--width", width, "level-0 width in pixels")
+      ->required()
+      ->check(CLI::Range(std::int64_t{64}, std::int64_t{1'000'000}));
+  synth->add_option("--height", height, "level-0 height in pixels")
+      ->required()
+      ->check(CLI::Range(std::int64_t{64}, std::int64_t{1'000'000}));
   synth->add_option("--seed", synth_opts.spec.seed, "random seed (same seed, same bytes)")->capture_default_str();
-  synth->add_option("--mpp", synth_opts.spec.mpp, "microns per pixel (0.25 = 40x)")->check(CLI::Range(0.05, 10.0))->capture_default_str();
+  synth->add_option("--mpp", synth_opts.spec.mpp, "microns per pixel (0.25 = 40x)")
+      ->check(CLI::Range(0.05, 10.0))
+      ->capture_default_str();
   synth->add_option("--quality", synth_opts.quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
   synth->add_option("--jobs,-j", synth_opts.jobs, "worker threads")->check(CLI::Range(1, 256))->capture_default_str();
 
-  for (auto* cmd : {dzi, pyramid, synth}) cmd->add_flag("--timings", timings, "print where the time went (JSON on stderr)");
+  for (auto* cmd : {dzi, pyramid, synth})
+    cmd->add_flag("--timings", timings, "print where the time went (JSON on stderr)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -144,7 +157,8 @@ int main(int argc, char** argv) {
       opts.quality = quality;
       opts.jobs = jobs;
       if (name.empty()) name = std::filesystem::path(slide_path).stem().string();
-      if (name.empty() || name.find('/') != std::string::npos) throw std::invalid_argument("--name must be a plain file name");
+      if (name.empty() || name.find('/') != std::string::npos)
+        throw std::invalid_argument("--name must be a plain file name");
       const auto t = reread::write_dzi(*slide, out_path, name, opts, terminal_progress("dzi"));
       if (timings) print_times(t);
     } else if (pyramid->parsed()) {

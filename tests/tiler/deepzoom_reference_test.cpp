@@ -1,8 +1,8 @@
 // Reread's DeepZoom geometry and tiles against openslide-python's DeepZoomGenerator, the reference:
 // every level and tile of real and synthetic slides, and tile pixels as lossless PNG.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
 
@@ -19,8 +19,8 @@ namespace {
 using nlohmann::json;
 using test::quote;
 
-const std::vector<DeepZoomOptions> kOptions = {
-    {254, 1, false}, {254, 1, true}, {256, 0, false}, {256, 0, true}, {510, 1, false}, {510, 1, true}};
+const std::vector<DeepZoomOptions> kOptions = {{254, 1, false}, {254, 1, true},  {256, 0, false},
+                                               {256, 0, true},  {510, 1, false}, {510, 1, true}};
 
 std::string options_flags(const DeepZoomOptions& o) {
   return " --tile-size " + std::to_string(o.tile_size) + " --overlap " + std::to_string(o.overlap) +
@@ -29,8 +29,8 @@ std::string options_flags(const DeepZoomOptions& o) {
 
 json reference_geometry(const std::string& source, const DeepZoomOptions& o) {
   const auto r = test::run_command(std::string(test::reference_python()) + " " +
-                                   quote(test::source_dir() / "tests/reference/deepzoom_reference.py") +
-                                   " geometry '" + source + "'" + options_flags(o));
+                                   quote(test::source_dir() / "tests/reference/deepzoom_reference.py") + " geometry '" +
+                                   source + "'" + options_flags(o));
   if (r.exit_code != 0) throw std::runtime_error("reference geometry failed: " + r.output);
   return json::parse(r.output);
 }
@@ -51,9 +51,9 @@ void expect_same_geometry(const SlideGeometry& slide, const std::string& source,
       ASSERT_TRUE(src);
       const auto got = std::make_tuple(src->l0_x, src->l0_y, src->slide_level, src->read_size.width,
                                        src->read_size.height, src->tile_size.width, src->tile_size.height);
-      const auto want = std::make_tuple(t[2].get<std::int64_t>(), t[3].get<std::int64_t>(), t[4].get<int>(),
-                                        t[5].get<std::int64_t>(), t[6].get<std::int64_t>(),
-                                        t[7].get<std::int64_t>(), t[8].get<std::int64_t>());
+      const auto want =
+          std::make_tuple(t[2].get<std::int64_t>(), t[3].get<std::int64_t>(), t[4].get<int>(), t[5].get<std::int64_t>(),
+                          t[6].get<std::int64_t>(), t[7].get<std::int64_t>(), t[8].get<std::int64_t>());
       ASSERT_EQ(got, want) << "level " << l << " tile " << t[0] << "," << t[1]
                            << ": (l0 x, l0 y, slide level, read w, read h, tile w, tile h) differ";
     }
@@ -97,8 +97,10 @@ std::vector<std::string> ReferenceSlides::synthetic_;
 TEST_F(ReferenceSlides, geometry_of_every_level_and_tile_equals_reference) {
   REREAD_REQUIRE_REFERENCE();
   std::vector<std::string> slides = readable_slides();
-  if (test::have_shared_slides()) slides.push_back((test::shared_slides() / "unreadable.svs").string());
-  else std::cout << "[ note ] shared slides absent: comparing synthetic slides only\n";
+  if (test::have_shared_slides())
+    slides.push_back((test::shared_slides() / "unreadable.svs").string());
+  else
+    std::cout << "[ note ] shared slides absent: comparing synthetic slides only\n";
   for (const std::string& path : slides) {
     const auto slide = open_slide(path);
     for (const DeepZoomOptions& o : kOptions) expect_same_geometry(slide->info().geometry(), path, o);
@@ -113,7 +115,9 @@ TEST(ReferenceGeometry, bounds_and_uneven_downsamples_equal_reference) {
   };
   const std::vector<Case> cases = {
       {{{{45001, 33333}, {11250, 8333}, {2812, 2083}}, {1.0, 4.00009, 16.0036}, 1234, 567, 40000, 30001},
-       {{"openslide.bounds-x", 1234}, {"openslide.bounds-y", 567}, {"openslide.bounds-width", 40000},
+       {{"openslide.bounds-x", 1234},
+        {"openslide.bounds-y", 567},
+        {"openslide.bounds-width", 40000},
         {"openslide.bounds-height", 30001}}},
       {{{{9999, 7777}, {4999, 3888}}, {1.0, 2.0002}, 77, std::nullopt, std::nullopt, 5001},
        {{"openslide.bounds-x", 77}, {"openslide.bounds-height", 5001}}},
@@ -153,7 +157,8 @@ TEST_F(ReferenceSlides, tile_pixels_agree_with_reference) {
       std::string cmd = std::string(test::reference_python()) + " " +
                         quote(test::source_dir() / "tests/reference/deepzoom_reference.py") + options_flags(o) +
                         " tiles " + quote(path) + " " + quote(out.path());
-      for (const auto& [l, c, r] : tiles) cmd += " " + std::to_string(l) + "/" + std::to_string(c) + "/" + std::to_string(r);
+      for (const auto& [l, c, r] : tiles)
+        cmd += " " + std::to_string(l) + "/" + std::to_string(c) + "/" + std::to_string(r);
       const auto res = test::run_command(cmd);
       ASSERT_EQ(res.exit_code, 0) << res.output;
 

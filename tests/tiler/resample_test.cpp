@@ -11,9 +11,9 @@ TEST(Resample, halving_averages_blocks_and_keeps_odd_edges) {
   const std::uint8_t r1[] = {20, 20, 20, 40, 40, 40, 30, 40, 50};
   std::uint8_t out[6] = {};
   halve_row(r0, r1, 3, out);
-  EXPECT_EQ(out[0], 40);   // (0+100+20+40)/4
-  EXPECT_EQ(out[3], 40);   // (50+30)/2
-  EXPECT_EQ(out[5], 60);   // (70+50)/2
+  EXPECT_EQ(out[0], 40);  // (0+100+20+40)/4
+  EXPECT_EQ(out[3], 40);  // (50+30)/2
+  EXPECT_EQ(out[5], 60);  // (70+50)/2
   halve_row(r0, nullptr, 3, out);
   EXPECT_EQ(out[0], 50);
   EXPECT_EQ(out[3], 50);

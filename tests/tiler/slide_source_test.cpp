@@ -130,12 +130,13 @@ void expect_direct_reads_match_openslide(const std::string& path) {
     const std::vector<std::array<std::int64_t, 4>> regions = {
         {0, 0, std::min<std::int64_t>(dim.width, 700), std::min<std::int64_t>(dim.height, 500)},
         {dim.width - 300, dim.height - 200, 400, 300},  // runs past the right and bottom edges
-        {-50, -20, 200, 100},                            // starts outside
+        {-50, -20, 200, 100},                           // starts outside
         {dim.width / 3, dim.height / 3, 257, 255}};
     for (const auto& [x, y, w, h] : regions) {
       const RgbImage a = direct.read_region(x * ds, y * ds, level, static_cast<int>(w), static_cast<int>(h));
       const RgbImage b = plain.read_region(x * ds, y * ds, level, static_cast<int>(w), static_cast<int>(h));
-      EXPECT_EQ(a.pixels, b.pixels) << path << " level " << level << " region " << x << "," << y << " " << w << "x" << h;
+      EXPECT_EQ(a.pixels, b.pixels) << path << " level " << level << " region " << x << "," << y << " " << w << "x"
+                                    << h;
     }
   }
 }

@@ -1,7 +1,7 @@
 // reread-tiler as a user runs it: real slides in, files out, and one clear line for every bad input.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "deepzoom_geometry.h"
@@ -18,9 +18,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using test::quote;
 
-test::CommandResult tiler(const std::string& args) {
-  return test::run_command(quote(test::tiler_bin()) + " " + args);
-}
+test::CommandResult tiler(const std::string& args) { return test::run_command(quote(test::tiler_bin()) + " " + args); }
 
 std::string shared(const char* name) { return (test::shared_slides() / name).string(); }
 
@@ -28,7 +26,8 @@ std::string shared(const char* name) { return (test::shared_slides() / name).str
 void expect_clean_failure(const test::CommandResult& r, const std::string& must_mention) {
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_LT(r.exit_code, 128) << "crashed: " << r.output;
-  EXPECT_NE(r.output.find(must_mention), std::string::npos) << "message should mention '" << must_mention << "': " << r.output;
+  EXPECT_NE(r.output.find(must_mention), std::string::npos)
+      << "message should mention '" << must_mention << "': " << r.output;
   std::string trimmed = r.output;
   while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
   EXPECT_EQ(trimmed.find('\n'), std::string::npos) << "expected a one-line message: " << r.output;
@@ -77,7 +76,8 @@ TEST(TilerCli, dzi_writes_the_deepzoom_layout_with_reference_geometry) {
   for (int l = 0; l < g.level_count(); ++l) {
     for (std::int64_t row = 0; row < g.level_tiles(l).height; ++row) {
       for (std::int64_t col = 0; col < g.level_tiles(l).width; ++col) {
-        expected.insert("cmu_files/" + std::to_string(l) + "/" + std::to_string(col) + "_" + std::to_string(row) + ".png");
+        expected.insert("cmu_files/" + std::to_string(l) + "/" + std::to_string(col) + "_" + std::to_string(row) +
+                        ".png");
       }
     }
   }
@@ -243,9 +243,7 @@ TEST(TilerCli, nonsense_options_are_refused) {
         std::string("pyramid ") + quote(slide) + " " + quote(out / "x.tif") + " --tile-size 100",
         std::string("synth ") + quote(out / "x.svs") + " --width 0 --height 100",
         std::string("synth ") + quote(out / "x.svs") + " --width abc --height 100",
-        std::string("synth ") + quote(out / "x.svs") + " --width 1000",
-        std::string("transmogrify"),
-        std::string("")}) {
+        std::string("synth ") + quote(out / "x.svs") + " --width 1000", std::string("transmogrify"), std::string("")}) {
     SCOPED_TRACE(args);
     const auto r = tiler(args);
     EXPECT_NE(r.exit_code, 0) << r.output;
