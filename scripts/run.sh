@@ -15,7 +15,7 @@ if [ ! -f "$DEMO/demo.svs" ]; then
   build/tiler/reread-tiler synth "$DEMO/demo.svs" --width 20000 --height 16000 --seed 1
 fi
 echo "== reread-tiler info $DEMO/demo.svs"
-build/tiler/reread-tiler info "$DEMO/demo.svs" | head -40
+build/tiler/reread-tiler info "$DEMO/demo.svs"
 echo "== reread-tiler dzi $DEMO/demo.svs $DEMO/dzi"
 build/tiler/reread-tiler dzi "$DEMO/demo.svs" "$DEMO/dzi"
 echo "== wrote $DEMO/dzi/demo.dzi and $(find "$DEMO/dzi/demo_files" -type f | wc -l) tiles"

@@ -193,6 +193,20 @@ TEST(TilerCli, synth_same_seed_gives_same_bytes) {
   EXPECT_FALSE(a == c) << "different seeds gave the same file";
 }
 
+TEST(TilerCli, synth_memory_is_bounded_by_width_not_area) {
+  test::TempDir out;
+  // 2000 x 60000 px: 360 MB of raw RGB if it were held whole.
+  const auto r = test::run_command("/usr/bin/time -f 'peak_kib=%M' " + quote(test::tiler_bin()) + " synth " +
+                                   quote(out / "tall.svs") + " --width 2000 --height 60000 --jobs 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto at = r.output.find("peak_kib=");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const long peak_kib = std::stol(r.output.substr(at + 9));
+  EXPECT_LT(peak_kib, 120 * 1024) << "synth held " << peak_kib / 1024 << " MiB; it should stream in strips";
+  const auto slide = open_slide((out / "tall.svs").string());
+  EXPECT_EQ(slide->info().level_dimensions[0], (Size{2000, 60000}));
+}
+
 TEST(TilerCli, bad_slides_give_one_line_errors_and_leave_no_output) {
   REREAD_REQUIRE_SHARED_SLIDES();
   test::TempDir out;
