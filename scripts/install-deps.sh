@@ -9,9 +9,9 @@ PACKAGES=(
   # slide access, codecs
   libopenslide-dev libturbojpeg0-dev libjpeg62-turbo-dev libtiff-dev libpng-dev libcairo2-dev fonts-dejavu-core
   # command line, logging, JSON
-  libcli11-dev libspdlog-dev nlohmann-json3-dev
+  libcli11-dev nlohmann-json3-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev
   python3-openslide python3-numpy python3-pil openslide-tools libvips-tools time bc
 )
 
