@@ -5,11 +5,13 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git curl python3
   # slide access, codecs
   libopenslide-dev libturbojpeg0-dev libjpeg62-turbo-dev libtiff-dev libpng-dev libcairo2-dev fonts-dejavu-core
   # command line, logging, JSON
-  libcli11-dev nlohmann-json3-dev
+  libcli11-dev libspdlog-dev nlohmann-json3-dev
+  # HTTP server
+  libboost-dev libssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev
   python3-openslide python3-numpy python3-pil openslide-tools libvips-tools time bc

@@ -1,0 +1,116 @@
+// A real reread-server in a child process on an ephemeral loopback port, and a real HTTP client.
+#pragma once
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace reread::test {
+
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::vector<std::string> args) {
+    int out[2];
+    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    args.insert(args.begin(), REREAD_SERVER_BIN);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, REREAD_SERVER_BIN, &actions, nullptr, argv.data(), environ) != 0) {
+      throw std::runtime_error("cannot start reread-server");
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    // The server prints "listening on http://HOST:PORT" once it accepts connections.
+    std::string line;
+    char c;
+    while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
+    out_fd_ = out[0];
+    const auto colon = line.rfind(':');
+    if (line.find("listening on") == std::string::npos || colon == std::string::npos) {
+      stop(SIGKILL);
+      throw std::runtime_error("reread-server did not start: '" + line + "'");
+    }
+    port_ = static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
+  }
+  ~ServerProcess() {
+    if (pid_ > 0) stop(SIGKILL);
+    if (out_fd_ >= 0) ::close(out_fd_);
+  }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  unsigned short port() const { return port_; }
+  bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+  // Sends `sig` and waits; returns the exit status (128 + signal when killed by one).
+  int stop(int sig = SIGTERM) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, sig);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  unsigned short port_ = 0;
+};
+
+struct HttpResult {
+  int status = 0;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::string header(const std::string& name) const {
+    const auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+// One GET (or other method) on a fresh connection.
+inline HttpResult http_request(unsigned short port, const std::string& target,
+                               const std::map<std::string, std::string>& headers = {},
+                               boost::beast::http::verb method = boost::beast::http::verb::get) {
+  namespace net = boost::asio;
+  namespace http = boost::beast::http;
+  net::io_context io;
+  boost::beast::tcp_stream stream(io);
+  stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  http::request<http::string_body> req{method, target, 11};
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.prepare_payload();
+  http::write(stream, req);
+  boost::beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(256 << 20);
+  http::read(stream, buffer, parser);
+  HttpResult r;
+  r.status = static_cast<int>(parser.get().result_int());
+  for (const auto& f : parser.get()) r.headers[std::string(f.name_string())] = std::string(f.value());
+  r.body = parser.get().body();
+  boost::beast::error_code ec;
+  stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  return r;
+}
+
+}  // namespace reread::test
