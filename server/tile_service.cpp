@@ -162,7 +162,7 @@ void TileService::dispatch(const HttpRequest& req, const std::string& path, cons
   }
   if (path == "/metrics") {
     label = "metrics";
-    return respond(bytes_response(req, metrics_.render(cache_.stats()), "text/plain; version=0.0.4"));
+    return respond(bytes_response(req, metrics_.render(cache_.stats()), Metrics::kContentType));
   }
   if (path == "/api/slides/rescan") {
     label = "api";

@@ -59,6 +59,7 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   unsigned short port() const { return port_; }
+  pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
   // Sends `sig` and waits; returns the exit status (128 + signal when killed by one).
   int stop(int sig = SIGTERM) {

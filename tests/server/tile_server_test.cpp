@@ -4,9 +4,12 @@
 
 #include <atomic>
 #include <boost/asio/write.hpp>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
+#include "deepzoom_geometry.h"
 #include "image_codec.h"
 #include "openslide_source.h"
 #include "server_process.h"
@@ -295,6 +298,84 @@ TEST(TileServerLifecycle, refuses_bad_configuration_with_a_message) {
     EXPECT_LT(r.exit_code, 128) << args << ": " << r.output;
     EXPECT_FALSE(r.output.empty()) << args;
   }
+}
+
+}  // namespace
+}  // namespace reread
+
+namespace reread {
+namespace {
+
+long peak_rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+TEST(TileServerLoad, two_hundred_fifty_six_connections_for_ten_seconds_without_errors) {
+  test::TempDir dir;
+  SyntheticSlideOptions o;
+  o.spec = {16000, 12000, 5, 0.25};
+  write_synthetic_slide(dir / "load.svs", o);
+  // A small cache, so that memory staying bounded is a property of the server, not of the run.
+  test::ServerProcess server(
+      {"--listen", "127.0.0.1:0", "--slides", dir.path().string(), "--cache-mb", "32", "--log-level", "warn"});
+  const auto list = json::parse(http_request(server.port(), "/api/slides").body);
+  const std::string id = list["slides"][0]["id"];
+  const OpenSlideSource slide((dir / "load.svs").string());
+  const DeepZoomGeometry g(slide.info().geometry(), {254, 1, false});
+
+  namespace net = boost::asio;
+  namespace http = boost::beast::http;
+  std::atomic<long> ok{0}, failed{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 256; ++c) {
+    clients.emplace_back([&, c] {
+      std::mt19937 rng(static_cast<unsigned>(c));
+      try {
+        net::io_context io;
+        boost::beast::tcp_stream stream(io);
+        stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port()));
+        boost::beast::flat_buffer buffer;
+        while (!stop) {
+          // Mostly the three finest levels, like a pathologist panning at high power.
+          const int top = g.level_count() - 1;
+          const int level = rng() % 10 < 9 ? top - static_cast<int>(rng() % 3) : static_cast<int>(rng() % top);
+          const Size t = g.level_tiles(level);
+          const auto col = static_cast<std::int64_t>(rng() % static_cast<unsigned>(t.width));
+          const auto row = static_cast<std::int64_t>(rng() % static_cast<unsigned>(t.height));
+          http::request<http::empty_body> req{http::verb::get,
+                                              "/slides/" + id + "_files/" + std::to_string(level) + "/" +
+                                                  std::to_string(col) + "_" + std::to_string(row) + ".jpeg",
+                                              11};
+          req.set(http::field::host, "127.0.0.1");
+          stream.expires_after(std::chrono::seconds(30));
+          http::write(stream, req);
+          http::response<http::string_body> res;
+          http::read(stream, buffer, res);
+          (res.result() == http::status::ok && !res.body().empty() ? ok : failed)++;
+        }
+      } catch (const std::exception&) {
+        failed++;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(10));
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failed.load(), 0) << ok.load() << " tiles served, " << failed.load() << " failures";
+  EXPECT_GT(ok.load(), 1000);
+  EXPECT_TRUE(server.running()) << "the server died under load";
+  const long peak = peak_rss_kib(server.pid());
+  std::cout << "[ load ] " << ok.load() << " tiles in 10 s over 256 connections; server peak RSS " << peak / 1024
+            << " MiB\n";
+  // 32 MiB of cache plus the slide's handles, decoders and 256 connections' buffers.
+  EXPECT_LT(peak, 400 * 1024) << "server memory grew past its bounds";
+  EXPECT_EQ(http_request(server.port(), "/healthz").status, 200);
 }
 
 }  // namespace
