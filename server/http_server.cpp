@@ -6,7 +6,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 namespace reread {
 
@@ -27,6 +29,10 @@ struct HttpServer::State {
   Handler handler;
   ConnectionObserver observer;
   std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> open{0};
+  std::mutex sessions_mutex;  // guards sessions
+  // Per session: whether it is alive, and how to close it if idle (for shutdown).
+  std::vector<std::pair<std::weak_ptr<void>, std::function<void()>>> sessions;
 };
 
 namespace {
@@ -38,13 +44,23 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     const auto endpoint = stream_.socket().remote_endpoint(ec);
     if (!ec) context_.remote_address = endpoint.address().to_string();
+    ++state_->open;
     if (state_->observer.opened) state_->observer.opened();
   }
   ~Session() {
+    --state_->open;
     if (state_->observer.closed) state_->observer.closed();
   }
 
   void run() {
+    std::weak_ptr<Session> weak = shared_from_this();
+    {
+      std::lock_guard lock(state_->sessions_mutex);
+      std::erase_if(state_->sessions, [](const auto& s) { return s.first.expired(); });
+      state_->sessions.emplace_back(weak, [weak] {
+        if (auto self = weak.lock()) net::post(self->stream_.get_executor(), [self] { self->close_if_idle(); });
+      });
+    }
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
   }
 
@@ -79,6 +95,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(json_error(stub, http::status::bad_request, "malformed request", ec.message()));
     }
     ++served_;
+    busy_ = true;
     // Bound the time the answer may take to write; rendering itself is bounded by the worker pool.
     stream_.expires_never();
     auto self = shared_from_this();
@@ -105,6 +122,15 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
+  // On shutdown: a connection waiting for its next request is closed now; one with a request in
+  // hand finishes it (its response goes out with Connection: close).
+  void close_if_idle() {
+    if (busy_) return;
+    beast::error_code ec;
+    stream_.socket().cancel(ec);
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  }
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -112,6 +138,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<HttpServer::State> state_;
   RequestContext context_;
   std::uint64_t served_ = 0;
+  bool busy_ = false;  // a request is being answered (touched only on the strand)
 };
 
 void accept(const std::shared_ptr<HttpServer::State>& state) {
@@ -147,6 +174,14 @@ void HttpServer::stop() {
     beast::error_code ec;
     state->acceptor.close(ec);
   });
+  std::vector<std::pair<std::weak_ptr<void>, std::function<void()>>> sessions;
+  {
+    std::lock_guard lock(state_->sessions_mutex);
+    sessions.swap(state_->sessions);
+  }
+  for (auto& [alive, close_if_idle] : sessions) close_if_idle();
 }
+
+std::size_t HttpServer::open_connections() const { return state_->open; }
 
 }  // namespace reread

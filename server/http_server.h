@@ -36,8 +36,10 @@ class HttpServer {
   ~HttpServer();
   std::uint16_t port() const;
   void start();
-  // Stops accepting; sessions finish the request in hand and close.
+  // Stops accepting and closes idle connections; busy ones finish the request in hand, then close.
   void stop();
+  // Connections still open (after stop(): those still finishing a request).
+  std::size_t open_connections() const;
 
   struct State;  // shared with the sessions
 

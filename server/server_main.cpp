@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <iostream>
@@ -123,10 +125,21 @@ int main(int argc, char** argv) {
     // Tests and scripts read the port from this line on stdout.
     std::cout << "listening on http://" << host << ":" << server.port() << std::endl;
 
+    // Requests in hand are answered from worker threads, which the io_context cannot see: keep it
+    // running until every connection has finished, then let it return.
+    auto guard = boost::asio::make_work_guard(io);
+    boost::asio::steady_timer drain(io);
+    std::function<void()> wait_for_drain = [&] {
+      if (server.open_connections() == 0) return guard.reset();
+      drain.expires_after(std::chrono::milliseconds(20));
+      drain.async_wait([&](const boost::system::error_code&) { wait_for_drain(); });
+    };
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int sig) {
-      spdlog::info(quoted("signal " + std::to_string(sig) + ": draining and stopping"));
+      spdlog::info(quoted("signal " + std::to_string(sig) + ": draining " + std::to_string(server.open_connections()) +
+                          " connections and stopping"));
       server.stop();
+      wait_for_drain();
     });
     std::vector<std::thread> threads;
     for (int i = 1; i < c.io_threads; ++i) threads.emplace_back([&io] { io.run(); });

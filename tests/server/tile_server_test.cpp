@@ -380,3 +380,27 @@ TEST(TileServerLoad, two_hundred_fifty_six_connections_for_ten_seconds_without_e
 
 }  // namespace
 }  // namespace reread
+
+namespace reread {
+namespace {
+
+TEST(TileServerLifecycle, sigterm_lets_a_request_in_hand_finish) {
+  test::TempDir dir;
+  SyntheticSlideOptions o;
+  o.spec = {16000, 12000, 8, 0.25};
+  write_synthetic_slide(dir / "big.svs", o);
+  test::ServerProcess server({"--listen", "127.0.0.1:0", "--slides", dir.path().string(), "--log-level", "warn"});
+  const std::string id = json::parse(http_request(server.port(), "/api/slides").body)["slides"][0]["id"];
+  // A large PNG takes a while to render and encode: long enough to be in hand when SIGTERM arrives.
+  test::HttpResult slow;
+  std::thread client([&] { slow = http_request(server.port(), "/iiif/3/" + id + "/full/4000,/0/default.png"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  const int exit_code = server.stop(SIGTERM);
+  client.join();
+  EXPECT_EQ(slow.status, 200) << "the request in hand was dropped";
+  EXPECT_GT(slow.body.size(), 100000u);
+  EXPECT_EQ(exit_code, 0);
+}
+
+}  // namespace
+}  // namespace reread
