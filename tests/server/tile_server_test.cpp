@@ -404,3 +404,25 @@ TEST(TileServerLifecycle, sigterm_lets_a_request_in_hand_finish) {
 
 }  // namespace
 }  // namespace reread
+
+namespace reread {
+namespace {
+
+TEST(TileServerLifecycle, reads_its_options_from_a_config_file) {
+  test::TempDir dir;
+  fs::create_directories(dir / "slides");
+  SyntheticSlideOptions o;
+  o.spec = {1500, 1000, 3, 0.25};
+  write_synthetic_slide(dir / "slides/a.svs", o);
+  test::write_text_file(dir / "reread.toml", "listen = \"127.0.0.1:0\"\nslides = [\"" + (dir / "slides").string() +
+                                                 "\"]\ncache-mb = 16\nlog-level = \"warn\"\n");
+  test::ServerProcess server({"--config", (dir / "reread.toml").string()});
+  const json list = json::parse(http_request(server.port(), "/api/slides").body);
+  ASSERT_EQ(list["slides"].size(), 1u);
+  EXPECT_EQ(list["slides"][0]["name"], "a");
+  EXPECT_NE(http_request(server.port(), "/metrics").body.find("reread_tile_cache_capacity_bytes 16777216"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace reread
