@@ -110,7 +110,8 @@ RgbImage decode_jpeg(std::span<const std::uint8_t> data) {
   return img;
 }
 
-void decode_jpeg_into(std::span<const std::uint8_t> data, int width, int height, std::uint8_t* rgb, std::size_t pitch) {
+void decode_jpeg_into(std::span<const std::uint8_t> data, int width, int height, std::uint8_t* rgb, std::size_t pitch,
+                      int scale) {
   tjhandle tj = decompressor().get();
   int w = 0, h = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(tj, data.data(), static_cast<unsigned long>(data.size()), &w, &h, &subsamp, &colorspace) !=
@@ -121,8 +122,11 @@ void decode_jpeg_into(std::span<const std::uint8_t> data, int width, int height,
     throw std::runtime_error("JPEG decode: image is " + std::to_string(w) + "x" + std::to_string(h) + ", expected " +
                              std::to_string(width) + "x" + std::to_string(height));
   }
-  if (tjDecompress2(tj, data.data(), static_cast<unsigned long>(data.size()), rgb, w, static_cast<int>(pitch), h,
-                    TJPF_RGB, 0) != 0) {
+  if (scale != 1 && scale != 2 && scale != 4 && scale != 8)
+    throw std::invalid_argument("JPEG scale must be 1, 2, 4 or 8");
+  const int out_w = (w + scale - 1) / scale, out_h = (h + scale - 1) / scale;
+  if (tjDecompress2(tj, data.data(), static_cast<unsigned long>(data.size()), rgb, out_w, static_cast<int>(pitch),
+                    out_h, TJPF_RGB, 0) != 0) {
     decompressor().fail("JPEG decode");
   }
 }

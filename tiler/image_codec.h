@@ -23,8 +23,10 @@ std::vector<std::uint8_t> encode_tile(const RgbImage& img, TileFormat format, in
 
 // Decode to RGB. Throws std::runtime_error on malformed data.
 RgbImage decode_jpeg(std::span<const std::uint8_t> data);
-// Decodes a JPEG that must be width x height into rows `pitch` bytes apart.
-void decode_jpeg_into(std::span<const std::uint8_t> data, int width, int height, std::uint8_t* rgb, std::size_t pitch);
+// Decodes a JPEG that must be width x height into rows `pitch` bytes apart; with `scale` 2, 4 or 8
+// the decoder's DCT scaling delivers it that many times smaller (ceil(width/scale) x ceil(height/scale)).
+void decode_jpeg_into(std::span<const std::uint8_t> data, int width, int height, std::uint8_t* rgb, std::size_t pitch,
+                      int scale = 1);
 RgbImage decode_png(std::span<const std::uint8_t> data);
 
 }  // namespace reread

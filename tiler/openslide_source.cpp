@@ -228,6 +228,31 @@ void OpenSlideSource::read_region_into(std::int64_t x0, std::int64_t y0, int lev
   if (argb.size() > (std::size_t{1} << 22)) argb = {};  // do not pin huge buffers per thread
 }
 
+bool OpenSlideSource::read_region_dct_scaled(std::int64_t x0, std::int64_t y0, int level, int scale, int width,
+                                             int height, std::uint8_t* rgb, std::size_t stride) const {
+  check_region(level, width, height);
+  const TiledJpegTiff::Level* lv = direct_ ? direct_->level(level) : nullptr;
+  if (lv == nullptr || (scale != 2 && scale != 4 && scale != 8) || lv->tile_width % scale != 0 ||
+      lv->tile_height % scale != 0) {
+    return false;
+  }
+  // The origin must fall on the scaled grid, or the result would be shifted by a fraction of a pixel.
+  const double ds = info_.level_downsamples[level];
+  const double lx = static_cast<double>(x0) / ds, ly = static_cast<double>(y0) / ds;
+  if (lx != std::floor(lx) || ly != std::floor(ly)) return false;
+  const auto ix = static_cast<std::int64_t>(lx), iy = static_cast<std::int64_t>(ly);
+  if (ix % scale != 0 || iy % scale != 0) return false;
+  try {
+    direct_->read_region(level, ix / scale, iy / scale, width, height, rgb, stride, info_.background.data(), scale);
+  } catch (const std::exception& e) {
+    throw SlideError(path_,
+                     "read region (" + std::to_string(x0) + "," + std::to_string(y0) + ") level " +
+                         std::to_string(level) + " at 1/" + std::to_string(scale),
+                     e.what());
+  }
+  return true;
+}
+
 RgbImage OpenSlideSource::associated_image(const std::string& name) const {
   Lease lease(*this);
   std::int64_t w = -1, h = -1;

@@ -25,6 +25,8 @@ class OpenSlideSource final : public SlideSource {
   RgbImage read_region(std::int64_t x0, std::int64_t y0, int level, int width, int height) const override;
   void read_region_into(std::int64_t x0, std::int64_t y0, int level, int width, int height, std::uint8_t* rgb,
                         std::size_t stride) const override;
+  bool read_region_dct_scaled(std::int64_t x0, std::int64_t y0, int level, int scale, int width, int height,
+                              std::uint8_t* rgb, std::size_t stride) const override;
   RgbImage associated_image(const std::string& name) const override;
   // The stored JPEG tiles of a TIFF-based slide, when it has any; null otherwise.
   const TiledJpegTiff* stored_tiles() const { return direct_.get(); }

@@ -49,6 +49,14 @@ class SlideSource {
   // The same, into a caller-owned buffer of `height` rows `stride` bytes apart.
   virtual void read_region_into(std::int64_t x0, std::int64_t y0, int level, int width, int height, std::uint8_t* rgb,
                                 std::size_t stride) const = 0;
+  // The same region `scale` (2, 4 or 8) times smaller, reduced by the JPEG decoder's DCT scaling
+  // instead of decoded in full and resampled; width/height are in the smaller grid. Returns false,
+  // having written nothing, when this level cannot be read that way. Throws SlideError.
+  virtual bool read_region_dct_scaled(std::int64_t /*x0*/, std::int64_t /*y0*/, int /*level*/, int /*scale*/,
+                                      int /*width*/, int /*height*/, std::uint8_t* /*rgb*/,
+                                      std::size_t /*stride*/) const {
+    return false;
+  }
   // An associated image ("label", "macro", "thumbnail", ...) as RGB. Throws SlideError.
   virtual RgbImage associated_image(const std::string& name) const = 0;
 };

@@ -1,5 +1,6 @@
 #include "tile_renderer.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 

@@ -147,41 +147,46 @@ std::vector<std::uint8_t> TiledJpegTiff::raw_tile(int level_index, std::int64_t 
 }
 
 void TiledJpegTiff::read_region(int level_index, std::int64_t x, std::int64_t y, int w, int h, std::uint8_t* rgb,
-                                std::size_t stride, const std::uint8_t background[3]) const {
+                                std::size_t stride, const std::uint8_t background[3], int scale) const {
   const Level* lv = level(level_index);
   if (lv == nullptr) throw std::runtime_error("level " + std::to_string(level_index) + " is not stored as JPEG tiles");
+  if (scale < 1 || lv->tile_width % scale != 0 || lv->tile_height % scale != 0) {
+    throw std::runtime_error("scale " + std::to_string(scale) + " does not divide the tile size");
+  }
+  // Everything below works in the (possibly DCT-scaled) grid.
+  const std::int64_t tw = lv->tile_width / scale, th = lv->tile_height / scale;
+  const std::int64_t lw = (lv->size.width + scale - 1) / scale, lh = (lv->size.height + scale - 1) / scale;
   // Background wherever no tile paints.
   for (int r = 0; r < h; ++r) {
     std::uint8_t* p = rgb + stride * static_cast<std::size_t>(r);
     for (int c = 0; c < w; ++c, p += 3) std::memcpy(p, background, 3);
   }
   const std::int64_t x0 = std::max<std::int64_t>(x, 0), y0 = std::max<std::int64_t>(y, 0);
-  const std::int64_t x1 = std::min<std::int64_t>(x + w, lv->size.width),
-                     y1 = std::min<std::int64_t>(y + h, lv->size.height);
+  const std::int64_t x1 = std::min<std::int64_t>(x + w, lw), y1 = std::min<std::int64_t>(y + h, lh);
   if (x0 >= x1 || y0 >= y1) return;
   thread_local std::vector<std::uint8_t> scratch;
-  for (std::int64_t ty = y0 / lv->tile_height; ty <= (y1 - 1) / lv->tile_height; ++ty) {
-    for (std::int64_t tx = x0 / lv->tile_width; tx <= (x1 - 1) / lv->tile_width; ++tx) {
+  for (std::int64_t ty = y0 / th; ty <= (y1 - 1) / th; ++ty) {
+    for (std::int64_t tx = x0 / tw; tx <= (x1 - 1) / tw; ++tx) {
       const std::vector<std::uint8_t> jpeg = raw_tile(level_index, tx, ty);
       if (jpeg.empty()) continue;
-      const std::int64_t tile_x = tx * lv->tile_width, tile_y = ty * lv->tile_height;
+      const std::int64_t tile_x = tx * tw, tile_y = ty * th;
       // The part of this tile inside both the request and the level.
       const std::int64_t cx0 = std::max(x0, tile_x), cy0 = std::max(y0, tile_y);
-      const std::int64_t cx1 = std::min(x1, tile_x + lv->tile_width), cy1 = std::min(y1, tile_y + lv->tile_height);
-      const bool whole =
-          cx0 == tile_x && cy0 == tile_y && cx1 == tile_x + lv->tile_width && cy1 == tile_y + lv->tile_height;
+      const std::int64_t cx1 = std::min(x1, tile_x + tw), cy1 = std::min(y1, tile_y + th);
+      const bool whole = cx0 == tile_x && cy0 == tile_y && cx1 == tile_x + tw && cy1 == tile_y + th;
       std::uint8_t* target = nullptr;
       std::size_t pitch = 0;
       if (whole) {
         target = rgb + stride * static_cast<std::size_t>(tile_y - y) + static_cast<std::size_t>(tile_x - x) * 3;
         pitch = stride;
       } else {
-        scratch.resize(static_cast<std::size_t>(lv->tile_width * lv->tile_height * 3));
+        scratch.resize(static_cast<std::size_t>(tw * th * 3));
         target = scratch.data();
-        pitch = static_cast<std::size_t>(lv->tile_width) * 3;
+        pitch = static_cast<std::size_t>(tw) * 3;
       }
       try {
-        decode_jpeg_into(jpeg, static_cast<int>(lv->tile_width), static_cast<int>(lv->tile_height), target, pitch);
+        decode_jpeg_into(jpeg, static_cast<int>(lv->tile_width), static_cast<int>(lv->tile_height), target, pitch,
+                         scale);
       } catch (const std::exception& e) {
         throw std::runtime_error("tile " + std::to_string(tx) + "," + std::to_string(ty) + " at level " +
                                  std::to_string(level_index) + ": " + e.what());

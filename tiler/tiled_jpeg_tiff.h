@@ -36,10 +36,12 @@ class TiledJpegTiff {
   // where the samples are RGB, so any decoder, browsers included, gets the colours right); empty
   // when the tile is missing. Throws std::runtime_error.
   std::vector<std::uint8_t> raw_tile(int level, std::int64_t col, std::int64_t row) const;
-  // Decodes [x, x+w) x [y, y+h) of `level` (level pixels) into RGB rows `stride` bytes apart;
-  // pixels outside the level or in missing tiles get `background`. Thread-safe. Throws std::runtime_error.
+  // Decodes [x, x+w) x [y, y+h) of `level` into RGB rows `stride` bytes apart; pixels outside the
+  // level or in missing tiles get `background`. With `scale` 2, 4 or 8 the coordinates are in a grid
+  // that many times coarser and the JPEG decoder does the reduction (DCT scaling); the tile size must
+  // divide by it. Thread-safe. Throws std::runtime_error.
   void read_region(int level, std::int64_t x, std::int64_t y, int w, int h, std::uint8_t* rgb, std::size_t stride,
-                   const std::uint8_t background[3]) const;
+                   const std::uint8_t background[3], int scale = 1) const;
 
  private:
   TiledJpegTiff() = default;

@@ -7,6 +7,7 @@
 
 #include "image_codec.h"
 #include "openslide_source.h"
+#include "resample.h"
 #include "slide_error.h"
 #include "synthetic_slide_writer.h"
 #include "test_environment.h"
@@ -167,6 +168,32 @@ TEST(SlideSource, stored_tile_bytes_are_complete_jpeg_streams) {
   const RgbImage region = slide.read_region(2 * 240, 3 * 240, 0, 240, 240);
   EXPECT_EQ(tile.pixels, region.pixels);
   EXPECT_THROW(tiles->raw_tile(0, 1000, 0), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace reread
+
+namespace reread {
+namespace {
+
+TEST(SlideSource, dct_scaled_reads_shrink_in_the_decoder_and_keep_the_picture) {
+  test::TempDir dir;
+  SyntheticSlideOptions o;
+  o.spec = {4000, 3000, 6, 0.25};
+  write_synthetic_slide(dir / "s.svs", o);
+  const OpenSlideSource slide((dir / "s.svs").string());
+  for (int scale : {2, 4, 8}) {
+    RgbImage small(1024 / scale, 768 / scale);
+    ASSERT_TRUE(slide.read_region_dct_scaled(512, 256, 0, scale, small.width, small.height, small.pixels.data(),
+                                             small.stride()))
+        << "scale " << scale;
+    const RgbImage full = resize_lanczos(slide.read_region(512, 256, 0, 1024, 768), small.width, small.height);
+    EXPECT_GE(test::psnr(small, full), 30.0) << "scale " << scale;
+  }
+  RgbImage out(10, 10);
+  EXPECT_FALSE(slide.read_region_dct_scaled(3, 0, 0, 2, 10, 10, out.pixels.data(), out.stride()))
+      << "an origin off the scaled grid must not be read this way";
+  EXPECT_FALSE(slide.read_region_dct_scaled(0, 0, 0, 3, 10, 10, out.pixels.data(), out.stride()));
 }
 
 }  // namespace
