@@ -1,6 +1,7 @@
 #include "tile_service.h"
 
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -303,8 +304,12 @@ void TileService::serve_iiif(const HttpRequest& req, std::shared_ptr<const Catal
   }
   if (rest == "/info.json") {
     label = "iiif_info";
+    // The service's own URI, from the Host the client used; anything odd in it is not echoed back.
     std::string host = std::string(req[http::field::host]);
-    if (host.empty()) host = "localhost";
+    const bool plain = !host.empty() && host.size() < 256 && std::all_of(host.begin(), host.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '-' || c == '[' || c == ']';
+    });
+    if (!plain) host = "localhost";
     const std::string base = "http://" + host + "/iiif/3/" + entry->id;
     HttpResponse res = bytes_response(req, iiif::info_json(base, ii).dump(),
                                       "application/ld+json;profile=\"http://iiif.io/api/image/3/context.json\"");
