@@ -426,3 +426,41 @@ TEST(TileServerLifecycle, reads_its_options_from_a_config_file) {
 
 }  // namespace
 }  // namespace reread
+
+namespace reread {
+namespace {
+
+TEST(TileServerLifecycle, rescan_finds_new_slides_and_oversized_bodies_get_413) {
+  test::TempDir dir;
+  SyntheticSlideOptions o;
+  o.spec = {1500, 1000, 3, 0.25};
+  write_synthetic_slide(dir / "first.svs", o);
+  test::ServerProcess server({"--listen", "127.0.0.1:0", "--slides", dir.path().string(), "--log-level", "warn"});
+  EXPECT_EQ(json::parse(http_request(server.port(), "/api/slides").body)["slides"].size(), 1u);
+  write_synthetic_slide(dir / "second.svs", o);
+  const auto rescan = http_request(server.port(), "/api/slides/rescan", {}, boost::beast::http::verb::post);
+  EXPECT_EQ(rescan.status, 200) << rescan.body;
+  EXPECT_EQ(json::parse(http_request(server.port(), "/api/slides").body)["slides"].size(), 2u);
+  EXPECT_EQ(http_request(server.port(), "/api/slides/rescan").status, 405);
+
+  // A body over the limit (1 MiB) is refused before it is read whole.
+  namespace net = boost::asio;
+  namespace http = boost::beast::http;
+  net::io_context io;
+  boost::beast::tcp_stream stream(io);
+  stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port()));
+  http::request<http::string_body> req{http::verb::post, "/api/slides/rescan", 11};
+  req.set(http::field::host, "x");
+  req.body() = std::string(2 << 20, 'x');
+  req.prepare_payload();
+  boost::system::error_code ec;
+  http::write(stream, req, ec);  // the server may hang up before all of it is sent
+  boost::beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res, ec);
+  EXPECT_EQ(res.result_int(), 413u) << ec.message() << " " << res.body();
+  EXPECT_TRUE(server.running());
+}
+
+}  // namespace
+}  // namespace reread
