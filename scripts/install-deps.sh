@@ -15,6 +15,8 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev
   python3-openslide python3-numpy python3-pil openslide-tools libvips-tools time bc
+  # browser compatibility test (OpenSeadragon in headless Chromium; Node.js comes with the machine)
+  chromium
   # tile-server benchmark (bench/server_bench.sh): load generator and the peers it measures against
   wrk nginx-light iipimage-server spawn-fcgi
 )
