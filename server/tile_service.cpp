@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <algorithm>
+#include <cmath>
 #include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -98,13 +99,38 @@ iiif::ImageInfo iiif_info(const SlideInfo& info, const TiledJpegTiff* stored, co
   return ii;
 }
 
+// Scanners and pyramid writers round level sizes, so a level made by halving twice reports a downsample
+// such as 3.9987 (OpenSlide averages the width and height ratios). Its pixels still sit on the exact 4x grid:
+// a level whose size is W/k and H/k rounded either way, for a whole k, is taken as k down.
+double grid_downsample(const SlideInfo& info, int level) {
+  const double ds = info.level_downsamples[level];
+  const double k = std::round(ds);
+  if (k < 1.0) return ds;
+  const auto fits = [k](std::int64_t full, std::int64_t size) {
+    const double exact = static_cast<double>(full) / k;
+    return static_cast<double>(size) == std::floor(exact) || static_cast<double>(size) == std::ceil(exact);
+  };
+  const auto& l0 = info.level_dimensions.front();
+  const auto& lv = info.level_dimensions[level];
+  return fits(l0.width, lv.width) && fits(l0.height, lv.height) ? k : ds;
+}
+
+// The level to read a region scaled down by `scale` from: the smallest one not finer than needed.
+int level_for_scale(const SlideInfo& info, double scale) {
+  int best = 0;
+  for (int l = 1; l < info.level_count(); ++l) {
+    if (grid_downsample(info, l) <= scale) best = l;
+  }
+  return best;
+}
+
 // Reads a level-0 region scaled to out_w x out_h from the best level, as the IIIF and thumbnail paths need.
 RgbImage render_region(const SlideSource& slide, std::int64_t x, std::int64_t y, std::int64_t w, std::int64_t h,
                        std::int64_t out_w, std::int64_t out_h) {
   const SlideInfo& info = slide.info();
   const double scale = std::min(static_cast<double>(w) / static_cast<double>(out_w),
                                 static_cast<double>(h) / static_cast<double>(out_h));
-  const int level = best_level_for_downsample(info.level_downsamples, scale);
+  const int level = level_for_scale(info, scale);
   const double ds = info.level_downsamples[level];
   const auto lw = static_cast<int>(std::max<double>(1.0, std::ceil(static_cast<double>(w) / ds)));
   const auto lh = static_cast<int>(std::max<double>(1.0, std::ceil(static_cast<double>(h) / ds)));
@@ -349,7 +375,7 @@ void TileService::serve_iiif(const HttpRequest& req, std::shared_ptr<const Catal
             const std::int64_t s = ir.w / ir.out_w;
             for (int l = 0; l < si.level_count(); ++l) {
               const auto* lv = stored->level(l);
-              if (lv == nullptr || si.level_downsamples[l] != static_cast<double>(s)) continue;
+              if (lv == nullptr || grid_downsample(si, l) != static_cast<double>(s)) continue;
               const std::int64_t tx = lv->tile_width * s, ty = lv->tile_height * s;
               if (ir.x % tx == 0 && ir.y % ty == 0 && ir.out_w == lv->tile_width && ir.out_h == lv->tile_height &&
                   ir.h == ir.out_h * s) {

@@ -32,6 +32,8 @@ class TileServer : public ::testing::Test {
     SyntheticSlideOptions o;
     o.spec = {6000, 4000, 21, 0.25};
     write_synthetic_slide(dir_->path() / "slides/nested/demo.svs", o);
+    o.spec = {6050, 4030, 22, 0.25};  // odd sizes: levels are 1513 x 1008 and 379 x 252, downsamples not whole
+    write_synthetic_slide(dir_->path() / "slides/odd.svs", o);
     if (test::have_shared_slides()) {
       for (const char* f : {"CMU-1-Small-Region.svs", "unreadable.svs", "boxes.png"}) {
         fs::create_symlink(test::shared_slides() / f, dir_->path() / "slides" / f);
@@ -203,6 +205,19 @@ TEST_F(TileServer, native_iiif_tiles_are_the_stored_jpeg_bytes) {
   EXPECT_TRUE(l0.body == std::string(stored0.begin(), stored0.end()));
   const std::string metrics = get("/metrics").body;
   EXPECT_NE(metrics.find("reread_tiles_rendered_total{path=\"stored\"}"), std::string::npos);
+}
+
+TEST_F(TileServer, native_tiles_of_levels_with_rounded_sizes_are_stored_bytes) {
+  const OpenSlideSource slide((dir_->path() / "slides/odd.svs").string());
+  ASSERT_NE(slide.info().level_downsamples[1], 4.0) << "the test needs a level whose downsample is not whole";
+  const auto stored = slide.stored_tiles()->raw_tile(1, 1, 2);
+  const auto res = get("/iiif/3/" + id("odd") + "/1024,2048,1024,1024/256,256/0/default.jpg");
+  ASSERT_EQ(res.status, 200);
+  EXPECT_TRUE(res.body == std::string(stored.begin(), stored.end())) << "expected the file's own JPEG bytes";
+  const auto l1 = slide.stored_tiles()->raw_tile(1, 4, 0);  // far right of the level, where rounding adds up
+  const auto res2 = get("/iiif/3/" + id("odd") + "/4096,0,1024,1024/256,256/0/default.jpg");
+  ASSERT_EQ(res2.status, 200);
+  EXPECT_TRUE(res2.body == std::string(l1.begin(), l1.end()));
 }
 
 TEST_F(TileServer, serves_thumbnails_and_associated_images) {
