@@ -1,10 +1,10 @@
 #include "tile_service.h"
 
-#include <boost/asio/post.hpp>
 #include <algorithm>
-#include <cmath>
+#include <boost/asio/post.hpp>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "iiif_image_request.h"
@@ -99,27 +99,11 @@ iiif::ImageInfo iiif_info(const SlideInfo& info, const TiledJpegTiff* stored, co
   return ii;
 }
 
-// Scanners and pyramid writers round level sizes, so a level made by halving twice reports a downsample
-// such as 3.9987 (OpenSlide averages the width and height ratios). Its pixels still sit on the exact 4x grid:
-// a level whose size is W/k and H/k rounded either way, for a whole k, is taken as k down.
-double grid_downsample(const SlideInfo& info, int level) {
-  const double ds = info.level_downsamples[level];
-  const double k = std::round(ds);
-  if (k < 1.0) return ds;
-  const auto fits = [k](std::int64_t full, std::int64_t size) {
-    const double exact = static_cast<double>(full) / k;
-    return static_cast<double>(size) == std::floor(exact) || static_cast<double>(size) == std::ceil(exact);
-  };
-  const auto& l0 = info.level_dimensions.front();
-  const auto& lv = info.level_dimensions[level];
-  return fits(l0.width, lv.width) && fits(l0.height, lv.height) ? k : ds;
-}
-
 // The level to read a region scaled down by `scale` from: the smallest one not finer than needed.
 int level_for_scale(const SlideInfo& info, double scale) {
   int best = 0;
   for (int l = 1; l < info.level_count(); ++l) {
-    if (grid_downsample(info, l) <= scale) best = l;
+    if (info.grid_downsample(l) <= scale) best = l;
   }
   return best;
 }
@@ -375,7 +359,7 @@ void TileService::serve_iiif(const HttpRequest& req, std::shared_ptr<const Catal
             const std::int64_t s = ir.w / ir.out_w;
             for (int l = 0; l < si.level_count(); ++l) {
               const auto* lv = stored->level(l);
-              if (lv == nullptr || grid_downsample(si, l) != static_cast<double>(s)) continue;
+              if (lv == nullptr || si.grid_downsample(l) != static_cast<double>(s)) continue;
               const std::int64_t tx = lv->tile_width * s, ty = lv->tile_height * s;
               if (ir.x % tx == 0 && ir.y % ty == 0 && ir.out_w == lv->tile_width && ir.out_h == lv->tile_height &&
                   ir.h == ir.out_h * s) {

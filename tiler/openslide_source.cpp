@@ -199,8 +199,11 @@ void OpenSlideSource::read_region_into(std::int64_t x0, std::int64_t y0, int lev
   check_region(level, width, height);
   if (width == 0 || height == 0) return;
   if (direct_ && direct_->level(level) != nullptr) {
-    // Only where the level-0 origin falls on a whole level pixel: OpenSlide shifts by fractions otherwise.
-    const double ds = info_.level_downsamples[level];
+    // Only where the level-0 origin falls on a whole pixel of the level's grid (OpenSlide would shift by
+    // a fraction otherwise). On levels whose rounded size makes the reported downsample slightly off a
+    // whole factor, the grid is the whole factor: OpenSlide's fractional shift there is an artefact of
+    // the rounding, which it pays for with interpolation.
+    const double ds = info_.grid_downsample(level);
     const double lx = static_cast<double>(x0) / ds, ly = static_cast<double>(y0) / ds;
     if (lx == std::floor(lx) && ly == std::floor(ly)) {
       try {
@@ -237,7 +240,7 @@ bool OpenSlideSource::read_region_dct_scaled(std::int64_t x0, std::int64_t y0, i
     return false;
   }
   // The origin must fall on the scaled grid, or the result would be shifted by a fraction of a pixel.
-  const double ds = info_.level_downsamples[level];
+  const double ds = info_.grid_downsample(level);
   const double lx = static_cast<double>(x0) / ds, ly = static_cast<double>(y0) / ds;
   if (lx != std::floor(lx) || ly != std::floor(ly)) return false;
   const auto ix = static_cast<std::int64_t>(lx), iy = static_cast<std::int64_t>(ly);

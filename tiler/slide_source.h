@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -33,6 +34,23 @@ struct SlideInfo {
   std::vector<AssociatedImageInfo> associated_images;
 
   int level_count() const { return static_cast<int>(level_dimensions.size()); }
+  // The whole factor a level was made by, where its size says so. Scanners and pyramid writers round
+  // level sizes, so a level made by halving twice reports a downsample such as 4.000075 (OpenSlide
+  // averages the width and height ratios), though its pixel i still covers level-0 pixels [4i, 4i+4).
+  // A level whose size is the level-0 size divided by a whole k, rounded either way, is k down; any
+  // other level keeps its reported downsample.
+  double grid_downsample(int level) const {
+    const double ds = level_downsamples[level];
+    const double k = std::round(ds);
+    if (k < 1.0) return ds;
+    const auto fits = [k](std::int64_t full, std::int64_t size) {
+      const double exact = static_cast<double>(full) / k;
+      return static_cast<double>(size) == std::floor(exact) || static_cast<double>(size) == std::ceil(exact);
+    };
+    const Size& l0 = level_dimensions.front();
+    const Size& lv = level_dimensions[level];
+    return fits(l0.width, lv.width) && fits(l0.height, lv.height) ? k : ds;
+  }
   SlideGeometry geometry() const {
     return {level_dimensions, level_downsamples, bounds_x, bounds_y, bounds_width, bounds_height};
   }

@@ -1,4 +1,6 @@
 // Renders one DeepZoom tile the way DeepZoomGenerator does: pick the slide level, read, scale.
+// (Levels whose rounded sizes make their downsample a hair off a whole factor are read on their
+// whole grid, which DeepZoomGenerator passes over; see on_whole_grid.)
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,7 @@ class TileRenderer {
                                            int quality) const;
 
  private:
+  TileSource on_whole_grid(int dz_level, const TileSource& reference) const;
   const SlideSource& slide_;
   DeepZoomGeometry geometry_;
 };

@@ -65,7 +65,9 @@ class ReferenceSlides : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new test::TempDir();
     const std::vector<std::tuple<std::string, std::int64_t, std::int64_t, std::uint64_t>> synth = {
-        {"synth-a.svs", 3000, 2200, 3}, {"synth-b.svs", 1100, 700, 9}};
+        {"synth-a.svs", 3000, 2200, 3},
+        {"synth-b.svs", 1100, 700, 9},
+        {"synth-odd.svs", 6050, 4030, 5}};  // rounded level sizes: downsamples 3.998 and 15.99
     for (const auto& [name, w, h, seed] : synth) {
       SyntheticSlideOptions o;
       o.spec = {w, h, seed, 0.25};
@@ -174,7 +176,12 @@ TEST_F(ReferenceSlides, tile_pixels_agree_with_reference) {
         if (l == g.level_count() - 1) {
           EXPECT_GE(p, 35.0) << "finest-level tile " << name;
         } else if (std::max(dims.width, dims.height) >= 256) {
-          EXPECT_GE(p, 30.0) << "tile " << name << " of level " << l << " (" << dims.width << "x" << dims.height << ")";
+          // On rounded-size levels the reference resamples a level twice as fine where Reread reads the
+          // scanner's own coarser level (TileRenderer::on_whole_grid): the same tissue, filtered differently.
+          const double floor =
+              renderer.geometry().slide_level_for(l) != 0 && path.ends_with("synth-odd.svs") ? 27.0 : 30.0;
+          EXPECT_GE(p, floor) << "tile " << name << " of level " << l << " (" << dims.width << "x" << dims.height
+                              << ")";
         }
       }
     }

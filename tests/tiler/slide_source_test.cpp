@@ -11,6 +11,7 @@
 #include "slide_error.h"
 #include "synthetic_slide_writer.h"
 #include "test_environment.h"
+#include "tile_renderer.h"
 
 namespace reread {
 namespace {
@@ -153,6 +154,42 @@ TEST(SlideSource, direct_jpeg_tiles_give_openslides_pixels_on_synthetic_pyramid)
   o.spec = {5000, 3000, 4, 0.25};
   write_synthetic_slide(dir / "s.svs", o);
   expect_direct_reads_match_openslide((dir / "s.svs").string());
+}
+
+TEST(SlideSource, levels_with_rounded_sizes_are_read_on_their_whole_grid) {
+  test::TempDir dir;
+  SyntheticSlideOptions o;
+  o.spec = {6050, 4030, 7, 0.25};  // level 1 is 1513 x 1008: downsample 3.998..., made by halving twice
+  write_synthetic_slide(dir / "s.svs", o);
+  const OpenSlideSource direct((dir / "s.svs").string(), true);
+  const OpenSlideSource plain((dir / "s.svs").string(), false);
+  const SlideInfo& info = direct.info();
+  ASSERT_NE(info.level_downsamples[1], 4.0);
+  EXPECT_EQ(info.grid_downsample(1), 4.0);
+  EXPECT_EQ(info.grid_downsample(0), 1.0);
+  // The far corner, where a 3.998 mapping drifts furthest: the direct path reads the stored pixels
+  // at exactly x0 / 4; OpenSlide interpolates a fraction of a pixel away, so they are close, not equal.
+  const RgbImage a = direct.read_region(4 * 1200, 4 * 700, 1, 256, 256);
+  const RgbImage stored = decode_jpeg(direct.stored_tiles()->raw_tile(1, 4, 2));
+  // Level 1's tile (4, 2) starts at level pixel (1024, 512); its part inside the read is 80 x 68 px.
+  for (int y = 0; y < 512 + 256 - 700; ++y) {
+    const std::uint8_t* got = a.row(y);
+    const std::uint8_t* want = stored.row(y + 700 - 512) + (1200 - 1024) * 3;
+    ASSERT_TRUE(std::equal(got, got + (1024 + 256 - 1200) * 3, want)) << "row " << y;
+  }
+  // OpenSlide maps x0 = 4800 to level pixel 1200.6 and interpolates: the same picture, 0.6 px away.
+  const RgbImage b = plain.read_region(4 * 1200, 4 * 700, 1, 256, 256);
+  EXPECT_GE(test::psnr(a, b), 25.0);
+
+  // DeepZoom tiles 4x and 16x down come from the stored 4x and 16x levels, read on their whole grid.
+  const TileRenderer renderer(direct, {254, 1, false});
+  const int top = renderer.geometry().level_count() - 1;
+  for (const auto& [down, level] : {std::pair{4, 1}, std::pair{16, 2}}) {
+    const int dz_level = top - (down == 4 ? 2 : 4);
+    const RgbImage tile = renderer.render(dz_level, 1, 0);
+    const RgbImage stored_region = direct.read_region(std::int64_t{down} * 253, 0, level, tile.width, tile.height);
+    EXPECT_EQ(tile.pixels, stored_region.pixels) << down << "x down";
+  }
 }
 
 TEST(SlideSource, stored_tile_bytes_are_complete_jpeg_streams) {
