@@ -117,10 +117,16 @@ if [ "${REAL_TISSUE:-1}" != 0 ] && [ -f "$SHARED/CMU-1-Small-Region.svs" ]; then
 fi
 
 # --- 2. reread-server, started fresh for each cold measurement ---
-RR_PID="" RR_URL="" RR_ID=""
+RR_PID="" RR_URL="" RR_ID="" RR_TOKEN=""
 start_reread() {  # start_reread TAG NAME CACHE_MB
   local log="$WORK/$1/reread-$2"
   rm -f "$log.out" "$log.err"  # an old "listening on" line must not be read before the new server writes its own
+  # Authentication on, as deployed: a fresh record with an admin whose token every request carries
+  # (wrk sends the same header to every contender, so requests are the same size).
+  rm -rf "$WORK/$1/data"
+  "$SERVER" user add admin --role admin --data "$WORK/$1/data" 2>/dev/null
+  RR_TOKEN=$("$SERVER" token create admin --data "$WORK/$1/data" 2>/dev/null)
+  export RR_TOKEN
   # Q75, as the IIPImage and dzsave tiles are, so every contender encodes the same work.
   "$SERVER" --listen 127.0.0.1:0 --slides "$WORK/$1/slides" --data "$WORK/$1/data" --cache-mb "$3" \
     --jpeg-quality 75 --log-level warn >"$log.out" 2>"$log.err" &
@@ -132,7 +138,7 @@ start_reread() {  # start_reread TAG NAME CACHE_MB
     sleep 0.1
   done
   [ -n "$RR_URL" ] || { echo "reread-server did not start"; cat "$log.err"; exit 1; }
-  RR_ID=$(curl -fsS "$RR_URL/api/slides" | python3 -c 'import json,sys
+  RR_ID=$(curl -fsS -H "Authorization: Bearer $RR_TOKEN" "$RR_URL/api/slides" | python3 -c 'import json,sys
 s=[e for e in json.load(sys.stdin)["slides"] if e["name"]=="slide"]
 assert s and s[0]["status"]=="ok", s
 print(s[0]["id"])')
@@ -149,7 +155,7 @@ stop_reread() {
 check_tile() {
   local path size
   path=$(head -1 "$1")
-  curl -fsS -o "$WORK/check.jpg" "$RR_URL$path" || { echo "check: $path failed"; exit 1; }
+  curl -fsS -H "Authorization: Bearer $RR_TOKEN" -o "$WORK/check.jpg" "$RR_URL$path" || { echo "check: $path failed"; exit 1; }
   size=$(vipsheader -f width "$WORK/check.jpg")x$(vipsheader -f height "$WORK/check.jpg") \
     || { echo "check: $path is not an image"; exit 1; }
   [ -z "${2:-}" ] || [ "$size" = "$2" ] || { echo "check: $path is $size, not $2"; exit 1; }
@@ -157,7 +163,7 @@ check_tile() {
 
 # The counters that say which path tiles took, as "hits misses coalesced transcoded stored".
 reread_counters() {
-  curl -fsS "$RR_URL/metrics" | awk '
+  curl -fsS -H "Authorization: Bearer $RR_TOKEN" "$RR_URL/metrics" | awk '
     /^reread_tile_cache_hits_total /                        { h = $2 }
     /^reread_tile_cache_misses_total /                      { m = $2 }
     /^reread_tile_cache_coalesced_total /                   { c = $2 }
@@ -212,7 +218,8 @@ run() {
   local tag=$1 name=$2 c=$3 base=$4 list=$5; shift 5
   local before after line log="$WORK/$tag/wrk-$name-c$c.log"
   before=$(cpu_ticks "$@")
-  line=$(wrk -t2 -c"$c" -d"$DURATION" --timeout 10s -s "$HERE/cycle.lua" "$base" -- "$list" 2>&1 \
+  line=$(wrk -t2 -c"$c" -d"$DURATION" --timeout 10s -H "Authorization: Bearer $RR_TOKEN" -s "$HERE/cycle.lua" \
+    "$base" -- "$list" 2>&1 \
     | tee "$log" | grep '^RESULT') || { echo "wrk failed:"; cat "$log"; exit 1; }
   after=$(cpu_ticks "$@")
   echo "$name $c ${line#RESULT } cpu_ticks=$((after - before))" >>"$WORK/$tag/results.txt"

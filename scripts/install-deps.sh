@@ -10,10 +10,10 @@ PACKAGES=(
   libopenslide-dev libturbojpeg0-dev libjpeg62-turbo-dev libtiff-dev libpng-dev libcairo2-dev fonts-dejavu-core
   # command line, logging, JSON
   libcli11-dev libspdlog-dev nlohmann-json3-dev
-  # HTTP server
-  libboost-dev libssl-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev
+  # HTTP server; the case record (SQLite), API tokens (libsodium), annotation XML (pugixml)
+  libboost-dev libssl-dev libsqlite3-dev libsodium-dev libpugixml-dev
+  # tests and benchmarks (sqlite3: integrity checks from the shell)
+  libgtest-dev libgmock-dev libbenchmark-dev sqlite3
   python3-openslide python3-numpy python3-pil openslide-tools libvips-tools time bc
   # browser compatibility test (OpenSeadragon in headless Chromium; Node.js comes with the machine)
   chromium

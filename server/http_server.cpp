@@ -70,8 +70,20 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(state_->limits.header_bytes);
     parser_->body_limit(state_->limits.body_bytes);
     stream_.expires_after(served_ == 0 ? state_->limits.request_timeout : state_->limits.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  // Some routes take large bodies (annotation imports); the limit is chosen once the target is known.
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read(ec);
+    const auto target = parser_->get().target();
+    if (state_->limits.large_body_route &&
+        state_->limits.large_body_route(std::string_view(target.data(), target.size()))) {
+      parser_->body_limit(state_->limits.large_body_bytes);
+    }
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+                     [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_read(e); });
   }
 
   void on_read(beast::error_code ec) {
@@ -90,7 +102,9 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (ec == http::error::body_limit) {
         return send(json_error(stub, http::status::payload_too_large, "body too large",
-                               "request body exceeds " + std::to_string(state_->limits.body_bytes) + " bytes"));
+                               "request body exceeds the limit for this route (" +
+                                   std::to_string(state_->limits.body_bytes) + " bytes; annotation imports " +
+                                   std::to_string(state_->limits.large_body_bytes) + ")"));
       }
       return send(json_error(stub, http::status::bad_request, "malformed request", ec.message()));
     }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "http_types.h"
 
@@ -18,6 +19,9 @@ namespace reread {
 struct HttpLimits {
   std::uint32_t header_bytes = 8 * 1024;
   std::uint64_t body_bytes = 1024 * 1024;
+  // Routes that take up to large_body_bytes instead (annotation imports of up to 1,000,000 vertices).
+  std::function<bool(std::string_view target)> large_body_route;
+  std::uint64_t large_body_bytes = 128ull * 1024 * 1024;
   std::chrono::seconds request_timeout{10};  // to receive one whole request: slow clients are cut off
   std::chrono::seconds idle_timeout{60};     // between requests on a kept-alive connection
 };

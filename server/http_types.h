@@ -16,6 +16,8 @@ using Respond = std::function<void(HttpResponse&&)>;
 
 struct RequestContext {
   std::string remote_address;
+  // Set by the access gate for users who may see only some slides: the slide list keeps those.
+  std::function<bool(const std::string& slide_id)> slide_visible;
 };
 
 // Every error the server sends: {"error": <short reason>, "detail": <what exactly was wrong>}.

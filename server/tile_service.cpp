@@ -135,7 +135,7 @@ TileService::TileService(SlideCatalog& catalog, TileCache& cache, Metrics& metri
                          TileServiceOptions options)
     : catalog_(catalog), cache_(cache), metrics_(metrics), workers_(workers), options_(options) {}
 
-void TileService::handle(HttpRequest&& req, const RequestContext&, Respond respond) {
+void TileService::handle(HttpRequest&& req, const RequestContext& ctx, Respond respond) {
   const auto started = std::chrono::steady_clock::now();
   auto label = std::make_shared<std::string>("other");
   // Measure every answer, whichever thread it comes from.
@@ -161,11 +161,11 @@ void TileService::handle(HttpRequest&& req, const RequestContext&, Respond respo
     return measured(
         json_error(req, http::status::bad_request, "bad path", "the path holds an encoded separator or a dot segment"));
   }
-  dispatch(req, path, query, measured, *label);
+  dispatch(req, ctx, path, query, measured, *label);
 }
 
-void TileService::dispatch(const HttpRequest& req, const std::string& path, const std::string& query,
-                           const Respond& respond, std::string& label) {
+void TileService::dispatch(const HttpRequest& req, const RequestContext& ctx, const std::string& path,
+                           const std::string& query, const Respond& respond, std::string& label) {
   const bool read_method = req.method() == http::verb::get || req.method() == http::verb::head;
   if (path == "/healthz") {
     label = "health";
@@ -190,7 +190,9 @@ void TileService::dispatch(const HttpRequest& req, const std::string& path, cons
   if (path == "/api/slides") {
     label = "api";
     json list = json::array();
-    for (const auto& e : catalog_.entries()) list.push_back(slide_json(*e));
+    for (const auto& e : catalog_.entries()) {
+      if (!ctx.slide_visible || ctx.slide_visible(e->id)) list.push_back(slide_json(*e));
+    }
     return respond(json_response(req, http::status::ok, json{{"slides", list}}.dump()));
   }
 

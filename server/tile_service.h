@@ -27,8 +27,8 @@ class TileService {
 
  private:
   struct Route;
-  void dispatch(const HttpRequest& req, const std::string& path, const std::string& query, const Respond& respond,
-                std::string& route_label);
+  void dispatch(const HttpRequest& req, const RequestContext& ctx, const std::string& path, const std::string& query,
+                const Respond& respond, std::string& route_label);
   void serve_dzi(const HttpRequest& req, const CatalogEntry& entry, const Respond& respond);
   void serve_deepzoom_tile(const HttpRequest& req, std::shared_ptr<const CatalogEntry> entry, std::string_view rest,
                            const Respond& respond);

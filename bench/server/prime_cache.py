@@ -3,6 +3,7 @@
 cache holds the whole list before a warm-cache run. Prints how many answered 200 and how long it took;
 exits 1 if any did not."""
 import http.client
+import os
 import sys
 import threading
 import time
@@ -12,11 +13,15 @@ import urllib.parse
 def fetch_all(host, port, paths, failures):
     conn = http.client.HTTPConnection(host, port, timeout=30)  # one keep-alive connection per thread
     for p in paths:
-        conn.request("GET", p)
+        conn.request("GET", p, headers=HEADERS)
         res = conn.getresponse()
         res.read()
         if res.status != 200:
             failures.append(f"{res.status} {p}")
+
+
+# reread-server wants the bearer token the benchmark created (RR_TOKEN).
+HEADERS = {"Authorization": "Bearer " + os.environ["RR_TOKEN"]} if os.environ.get("RR_TOKEN") else {}
 
 
 def main():

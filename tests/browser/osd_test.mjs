@@ -147,8 +147,9 @@ function startServer(slidesDir, dataDir) {
   });
 }
 
+let TOKEN = '';
 async function httpGet(url, timeoutMs = 10_000) {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { Authorization: `Bearer ${TOKEN}` } });
   const body = Buffer.from(await res.arrayBuffer());
   return { status: res.status, headers: res.headers, body };
 }
@@ -309,7 +310,13 @@ async function main() {
   }
   log(`synthetic slide ${SLIDE_W}x${SLIDE_H} written`);
 
-  // 2. reread-server and the slide's id.
+  // 2. reread-server (a fresh record with an admin and their token) and the slide's id. Every request
+  //    but /healthz carries the token; OpenSeadragon sends it with ajaxHeaders, as a client must.
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  await runTool(SERVER_BIN, ['user', 'add', 'admin', '--role', 'admin', '--data', dataDir], 30_000);
+  const tokenOut = await runTool(SERVER_BIN, ['token', 'create', 'admin', '--data', dataDir], 30_000);
+  TOKEN = (/rr_[A-Za-z0-9_-]+/.exec(tokenOut) || [''])[0];
+  if (!TOKEN) fail(`token create printed no token: ${tokenOut}`);
   const base = await startServer(slidesDir, dataDir);
   log(`reread-server at ${base}`);
   const slide = await pollUntil(async () => {
@@ -374,7 +381,7 @@ async function main() {
   page.on('pageerror', (err) => consoleLines.push(`pageerror: ${err.message}`));
 
   // 4. Open the slide and wait until OpenSeadragon has every tile it needs.
-  const query = new URLSearchParams({ dzi: dziUrl });
+  const query = new URLSearchParams({ dzi: dziUrl, token: TOKEN });
   if (process.env.REREAD_OSD_DRAWER) query.set('drawer', process.env.REREAD_OSD_DRAWER);
   if (process.env.REREAD_OSD_TILES_PER_FRAME) query.set('maxTilesPerFrame', process.env.REREAD_OSD_TILES_PER_FRAME);
   const pageUrl = `${pageBase}/viewer.html?${query}`;
@@ -420,16 +427,14 @@ async function main() {
   const thumbPage = await context.newPage();
   await thumbPage.goto(`${pageBase}/blank.html`, { waitUntil: 'load', timeout: 30_000 });
   const thumbUrl = `${base}/slides/${id}/thumbnail?max=1024`;
-  const thumbDataUrl = await thumbPage.evaluate(async (url) => {
-    const img = new Image();
-    img.crossOrigin = 'anonymous';
-    img.src = url;
-    await img.decode();
+  const thumbDataUrl = await thumbPage.evaluate(async ([url, token]) => {
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+    const img = await createImageBitmap(await res.blob());
     const c = document.createElement('canvas');
-    c.width = img.naturalWidth; c.height = img.naturalHeight;
+    c.width = img.width; c.height = img.height;
     c.getContext('2d').drawImage(img, 0, 0);
     return c.toDataURL('image/png');   // lossless; decoded below with the screenshot's decoder
-  }, thumbUrl);
+  }, [thumbUrl, TOKEN]);
   await thumbPage.close();
   const thumbPng = Buffer.from(thumbDataUrl.slice(thumbDataUrl.indexOf(',') + 1), 'base64');
   fs.writeFileSync(path.join(WORKDIR, 'thumbnail.png'), thumbPng);

@@ -11,19 +11,58 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "test_environment.h"
+
 extern char** environ;
 
 namespace reread::test {
 
+// The token http_request sends when the caller names none: the admin of the last server started
+// without an explicit --data (tests of rights pass their own users' tokens).
+inline std::string& default_token() {
+  static std::string token;
+  return token;
+}
+
+// reread-server's own command line on a data directory: `user add` then `token create`. Returns the token.
+inline std::string add_user_with_token(const std::filesystem::path& data, const std::string& name,
+                                       const std::string& role, const std::string& extra = {}) {
+  const std::string bin = REREAD_SERVER_BIN;
+  const std::string d = "'" + data.string() + "'";
+  const auto add = run_command(bin + " user add " + name + " --role " + role + " --data " + d + " " + extra);
+  if (add.exit_code != 0) throw std::runtime_error("user add " + name + ": " + add.output);
+  // stdout only: the token is printed alone there.
+  FILE* p = ::popen((bin + " token create " + name + " --data " + d + " 2>/dev/null").c_str(), "r");
+  std::string token;
+  char buf[256];
+  while (p != nullptr && std::fgets(buf, sizeof buf, p) != nullptr) token += buf;
+  if (p == nullptr || ::pclose(p) != 0) throw std::runtime_error("token create " + name + " failed");
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.pop_back();
+  return token;
+}
+
 class ServerProcess {
  public:
+  // Without --data among `args`, the server gets a fresh data directory with an admin user, whose
+  // token becomes default_token().
   explicit ServerProcess(std::vector<std::string> args) {
+    bool has_data = false;
+    for (const auto& a : args) has_data = has_data || a == "--data";
+    if (!has_data) {
+      own_data_ = std::make_unique<TempDir>();
+      admin_token_ = add_user_with_token(own_data_->path(), "admin", "admin");
+      default_token() = admin_token_;
+      args.push_back("--data");
+      args.push_back(own_data_->path().string());
+    }
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
     posix_spawn_file_actions_t actions;
@@ -59,6 +98,9 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   unsigned short port() const { return port_; }
+  const std::string& admin_token() const { return admin_token_; }
+  // The data directory the server was given when the test did not name one.
+  std::filesystem::path data_dir() const { return own_data_ ? own_data_->path() : std::filesystem::path(); }
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
   // Sends `sig` and waits; returns the exit status (128 + signal when killed by one).
@@ -72,6 +114,8 @@ class ServerProcess {
   }
 
  private:
+  std::unique_ptr<TempDir> own_data_;
+  std::string admin_token_;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   unsigned short port_ = 0;
@@ -90,15 +134,20 @@ struct HttpResult {
 // One GET (or other method) on a fresh connection.
 inline HttpResult http_request(unsigned short port, const std::string& target,
                                const std::map<std::string, std::string>& headers = {},
-                               boost::beast::http::verb method = boost::beast::http::verb::get) {
+                               boost::beast::http::verb method = boost::beast::http::verb::get,
+                               const std::string& body = {}) {
   namespace net = boost::asio;
   namespace http = boost::beast::http;
   net::io_context io;
   boost::beast::tcp_stream stream(io);
   stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
   http::request<http::string_body> req{method, target, 11};
+  req.body() = body;
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   for (const auto& [k, v] : headers) req.set(k, v);
+  if (headers.find("Authorization") == headers.end() && !default_token().empty()) {
+    req.set(http::field::authorization, "Bearer " + default_token());
+  }
   req.prepare_payload();
   http::write(stream, req);
   boost::beast::flat_buffer buffer;

@@ -368,6 +368,7 @@ TEST(TileServerLoad, two_hundred_fifty_six_connections_for_ten_seconds_without_e
                                                   std::to_string(col) + "_" + std::to_string(row) + ".jpeg",
                                               11};
           req.set(http::field::host, "127.0.0.1");
+          req.set(http::field::authorization, "Bearer " + test::default_token());
           stream.expires_after(std::chrono::seconds(30));
           http::write(stream, req);
           http::response<http::string_body> res;
