@@ -25,11 +25,6 @@ std::string slide_of(std::string_view path) {
   return {};
 }
 
-HttpResponse with_cors(HttpResponse res) {
-  res.set(http::field::access_control_allow_origin, "*");
-  return res;
-}
-
 }  // namespace
 
 AccessGate::AccessGate(RecordStore& store, TileService& tiles, RecordRoutes& routes,
@@ -124,7 +119,14 @@ void AccessGate::audit_slide_read(const Principal& who, const std::string& slide
   audit_async({0, "", who.name, ctx.remote_address, "read", "slide/" + slide_id + "/tiles", "first read this hour"});
 }
 
-void AccessGate::handle(HttpRequest&& req, const RequestContext& ctx, Respond respond) {
+void AccessGate::handle(HttpRequest&& req, const RequestContext& ctx, Respond respond_as_is) {
+  // Browsers on other origins read every answer, errors included.
+  Respond respond = [r = std::move(respond_as_is)](HttpResponse&& res) {
+    if (res.find(http::field::access_control_allow_origin) == res.end()) {
+      res.set(http::field::access_control_allow_origin, "*");
+    }
+    r(std::move(res));
+  };
   const std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/healthz") return tiles_.handle(std::move(req), ctx, std::move(respond));
@@ -144,20 +146,20 @@ void AccessGate::handle(HttpRequest&& req, const RequestContext& ctx, Respond re
     audit_async({0, "", "", ctx.remote_address, "deny", std::string(path.substr(0, 200)),
                  had ? "invalid or revoked token" : "no token"});
     HttpResponse res =
-        with_cors(json_error(req, http::status::unauthorized, "unauthorized",
-                             had ? "the bearer token is invalid or revoked" : "send Authorization: Bearer <token>"));
+        (json_error(req, http::status::unauthorized, "unauthorized",
+                    had ? "the bearer token is invalid or revoked" : "send Authorization: Bearer <token>"));
     res.set(http::field::www_authenticate, "Bearer realm=\"reread\"");
     return respond(std::move(res));
   }
   const auto deny = [&](const std::string& reason) {
     audit_async({0, "", who->name, ctx.remote_address, "deny", std::string(path.substr(0, 200)), reason});
-    respond(with_cors(json_error(req, http::status::forbidden, "forbidden", reason)));
+    respond(json_error(req, http::status::forbidden, "forbidden", reason));
   };
 
   if (RecordRoutes::owns(path)) {
     auto owned = std::make_shared<HttpRequest>(std::move(req));
     boost::asio::post(record_pool_, [this, owned, principal = *who, ctx, respond = std::move(respond)] {
-      respond(with_cors(routes_.handle(*owned, principal, ctx)));
+      respond(routes_.handle(*owned, principal, ctx));
     });
     return;
   }

@@ -143,6 +143,9 @@ CaseRecord case_from_json(const json& j) {
       } else {
         bad("each of 'slides' must be a slide ID or {slide_id, label}");
       }
+      for (const auto& other : c.slides) {
+        if (other.slide_id == cs.slide_id) bad("slide " + cs.slide_id + " is listed twice");
+      }
       c.slides.push_back(std::move(cs));
     }
   }

@@ -113,7 +113,14 @@ class Session : public std::enable_shared_from_this<Session> {
     // Bound the time the answer may take to write; rendering itself is bounded by the worker pool.
     stream_.expires_never();
     auto self = shared_from_this();
-    state_->handler(parser_->release(), context_, [self](HttpResponse&& res) {
+    const bool head = parser_->get().method() == http::verb::head;
+    state_->handler(parser_->release(), context_, [self, head](HttpResponse&& res) {
+      // HEAD: the headers of the GET answer, no body (routes that know it send none already).
+      if (head && !res.body().empty()) {
+        const auto size = res.body().size();
+        res.body().clear();
+        res.content_length(size);
+      }
       auto owned = std::make_shared<HttpResponse>(std::move(res));
       net::post(self->stream_.get_executor(), [self, owned] { self->send(std::move(*owned)); });
     });

@@ -272,6 +272,13 @@ Annotation annotation_from_json(const json& j, const SlideInfo* info) {
     if (!k.is_object()) throw RecordError(400, "invalid annotation", "'class' must be {name, color}");
     if (k.contains("name") && k["name"].is_string()) a.class_name = k["name"].get<std::string>();
     if (k.contains("color") && k["color"].is_string()) a.class_color = k["color"].get<std::string>();
+    const std::string& c = a.class_color;
+    const bool hex = c.size() == 7 && c[0] == '#' && std::all_of(c.begin() + 1, c.end(), [](char ch) {
+                       return std::isxdigit(static_cast<unsigned char>(ch)) != 0;
+                     });
+    if (!c.empty() && !hex) {
+      throw RecordError(400, "invalid annotation", "class colour must be #rrggbb, got '" + c.substr(0, 40) + "'");
+    }
   }
   for (auto [key, field] : {std::pair{"label", &a.label}, std::pair{"comment", &a.comment}}) {
     if (!j.contains(key) || j[key].is_null()) continue;
@@ -343,7 +350,24 @@ HttpResponse RecordRoutes::dispatch(Call& c) {
     store_.audit({0, "", c.who.name, c.actor.address, "read", resource, ""});
   };
 
-  if (p.size() < 2) return error_response(req, 404, "not found", "no such route");
+  // The route table decides first: an unknown path is 404, a known path with another method 405.
+  {
+    bool path_known = false, method_known = false;
+    for (const auto& r : server_routes()) {
+      const auto tp = split_path(r.path);
+      if (tp.size() != p.size()) continue;
+      bool match = true;
+      for (std::size_t i = 0; i < tp.size() && match; ++i) {
+        // A literal segment beats a parameter: /api/cases/overdue is not /api/cases/{case_id}.
+        match = tp[i] == p[i] || (tp[i].starts_with("{") && !(i == 2 && p[i] == "overdue" && p[1] == "cases"));
+      }
+      if (!match) continue;
+      path_known = true;
+      method_known = method_known || r.method == m;
+    }
+    if (!path_known) return error_response(req, 404, "not found", "no such route");
+    if (!method_known) return error_response(req, 405, "method not allowed", m + " is not served on this path");
+  }
   const std::string_view top = p[1];
 
   if (top == "openapi.json" && is("GET", 2)) {
@@ -385,6 +409,7 @@ HttpResponse RecordRoutes::dispatch(Call& c) {
         throw RecordError(403, "forbidden", "only an admin or the user themself manages their tokens");
       }
       if (m == "GET") {
+        if (!store_.find_user(user)) throw RecordError(404, "not found", "no user named '" + user + "'");
         json list = json::array();
         for (const auto& t : store_.list_tokens(user)) {
           list.push_back({{"id", t.id},
@@ -543,6 +568,7 @@ HttpResponse RecordRoutes::dispatch(Call& c) {
         return res;
       }
       if (p.size() == 7 && (p[6] == "import" || p[6] == "export")) {
+        load_case_for(p[2], p[6] == "import" ? Action::write_annotations : Action::read_annotations);
         const std::string format_name = query_value(c.query, "format");
         const auto format = parse_interchange_format(format_name.empty() ? "geojson" : format_name);
         if (!format) {
@@ -583,10 +609,15 @@ HttpResponse RecordRoutes::dispatch(Call& c) {
           for (const auto& a : store_.annotations(case_id, slide_id)) {
             out.push_back({parse_geojson_geometry(a.geometry), a.class_name, a.class_color, a.label, a.comment});
           }
+          std::string text;
+          try {
+            text = export_annotations(out, *format);
+          } catch (const InterchangeError& e) {
+            throw RecordError(422, "cannot export", e.what());
+          }
           audit_read("case/" + std::to_string(case_id) + "/slide/" + slide_id + "/annotations");
           return bytes_response(
-              req, export_annotations(out, *format),
-              *format == InterchangeFormat::qupath_geojson ? "application/geo+json" : "application/xml");
+              req, text, *format == InterchangeFormat::qupath_geojson ? "application/geo+json" : "application/xml");
         }
       }
     }

@@ -82,8 +82,9 @@ class RecordStore {
   virtual void audit(const AuditEntry& e) = 0;
   virtual std::vector<AuditEntry> audit_entries(const AuditQuery& q) = 0;
 
-  // Bumped by every change to users, tokens or who may see which case: caches of rights compare it.
-  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // Bumped by every change to users, tokens or who may see which case (and, within a moment, by changes
+  // other processes make to the record, such as `case import`): caches of rights compare it.
+  virtual std::uint64_t generation() { return generation_.load(std::memory_order_acquire); }
 
  protected:
   void changed() { generation_.fetch_add(1, std::memory_order_acq_rel); }

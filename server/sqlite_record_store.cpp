@@ -2,6 +2,7 @@
 #include "sqlite_record_store.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "record_schema.h"
 
@@ -203,6 +204,27 @@ SqliteRecordStore::SqliteRecordStore(const std::string& path, int connections) :
   first->migrate(record_migrations());
   idle_.push_back(std::move(first));
   for (int i = 1; i < connections; ++i) idle_.push_back(std::make_unique<Database>(path));
+  watcher_ = std::make_unique<Database>(path);
+}
+
+std::uint64_t SqliteRecordStore::generation() {
+  using namespace std::chrono;
+  const std::int64_t now = duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+  std::int64_t last = last_poll_ns_.load(std::memory_order_relaxed);
+  if (now - last > duration_cast<nanoseconds>(milliseconds(50)).count() &&
+      last_poll_ns_.compare_exchange_strong(last, now)) {
+    // data_version moves when any other connection commits: our own pool's writes (harmless: rights are
+    // recomputed) and other processes' (the reason to look).
+    std::lock_guard lock(poll_mutex_);
+    Statement s = watcher_->prepare("PRAGMA data_version");
+    s.step();
+    const std::int64_t v = s.int64(0);
+    if (v != seen_data_version_) {
+      if (seen_data_version_ >= 0) changed();
+      seen_data_version_ = v;
+    }
+  }
+  return RecordStore::generation();
 }
 
 SqliteRecordStore::Lease::Lease(SqliteRecordStore& s) : store_(s) {
@@ -381,7 +403,10 @@ CaseRecord SqliteRecordStore::create_case(const CaseRecord& c, const Actor& acto
         .run();
   }
   for (const auto& name : c.consultants) {
-    const std::int64_t uid = require_user(db, name, "consultant");
+    Statement who = db.prepare("SELECT id FROM users WHERE name = ?1 AND role = 'consultant'");
+    who.bind(1, name);
+    if (!who.step()) throw RecordError(422, "not a consultant", "'" + name + "' is not a consultant");
+    const std::int64_t uid = who.int64(0);
     db.prepare("INSERT OR IGNORE INTO case_consultants (case_id, user_id) VALUES (?1, ?2)")
         .bind(1, id)
         .bind(2, uid)

@@ -2,6 +2,7 @@
 // side; writers take turns through BEGIN IMMEDIATE and the busy timeout.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,8 @@ class SqliteRecordStore : public RecordStore {
 
   void audit(const AuditEntry& e) override;
   std::vector<AuditEntry> audit_entries(const AuditQuery& q) override;
+  // Also notices commits by other processes (PRAGMA data_version), looking at most every 50 ms.
+  std::uint64_t generation() override;
 
  private:
   // One connection, lent to one thread at a time.
@@ -75,6 +78,11 @@ class SqliteRecordStore : public RecordStore {
   std::mutex mutex_;  // guards idle_
   std::condition_variable returned_;
   std::vector<std::unique_ptr<Database>> idle_;
+
+  std::atomic<std::int64_t> last_poll_ns_{0};
+  std::mutex poll_mutex_;  // guards the watcher connection and the version it last saw
+  std::unique_ptr<Database> watcher_;
+  std::int64_t seen_data_version_ = -1;
 };
 
 }  // namespace reread

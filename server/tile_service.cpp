@@ -167,6 +167,9 @@ void TileService::handle(HttpRequest&& req, const RequestContext& ctx, Respond r
 void TileService::dispatch(const HttpRequest& req, const RequestContext& ctx, const std::string& path,
                            const std::string& query, const Respond& respond, std::string& label) {
   const bool read_method = req.method() == http::verb::get || req.method() == http::verb::head;
+  if ((path == "/healthz" || path == "/metrics") && !read_method) {
+    return respond(json_error(req, http::status::method_not_allowed, "method not allowed", "use GET"));
+  }
   if (path == "/healthz") {
     label = "health";
     return respond(json_response(req, http::status::ok, R"({"status":"ok"})"));
