@@ -38,7 +38,7 @@ started_at=$(date +%s)
 
 scripts/install-deps.sh >/dev/null
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DREREAD_BUILD_TESTS=OFF >/dev/null
-cmake --build build-release --parallel "$(nproc)" >/dev/null
+cmake --build build-release --parallel "$(nproc)" --target reread-server reread-tiler >/dev/null
 SERVER=build-release/server/reread-server
 TILER=build-release/tiler/reread-tiler
 mkdir -p "$WORK"
