@@ -1,0 +1,263 @@
+// reread-server's API over Boost.Beast: one keep-alive connection per caller, each operation run to
+// completion on the caller's thread under a deadline (Beast's timeouts only apply to async operations).
+#include "api_client.h"
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <optional>
+
+namespace reread::viewer {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+ServerAddress parse_base_url(const std::string& base_url) {
+  constexpr std::string_view scheme = "http://";
+  if (base_url.rfind("https://", 0) == 0) {
+    throw std::invalid_argument("server URL '" + base_url + "': https is not supported, use http://");
+  }
+  if (base_url.rfind(scheme, 0) != 0) {
+    throw std::invalid_argument("server URL '" + base_url + "' must start with http://");
+  }
+  std::string rest = base_url.substr(scheme.size());
+  ServerAddress a;
+  const auto slash = rest.find('/');
+  if (slash != std::string::npos) {
+    a.prefix = rest.substr(slash);
+    rest.resize(slash);
+    while (!a.prefix.empty() && a.prefix.back() == '/') a.prefix.pop_back();
+  }
+  const auto colon = rest.rfind(':');
+  if (colon != std::string::npos && rest.find(']', colon) == std::string::npos) {
+    a.port = rest.substr(colon + 1);
+    rest.resize(colon);
+    int port = 0;
+    const auto [end, ec] = std::from_chars(a.port.data(), a.port.data() + a.port.size(), port);
+    if (ec != std::errc() || end != a.port.data() + a.port.size() || port < 1 || port > 65535) {
+      throw std::invalid_argument("server URL '" + base_url + "': bad port '" + a.port + "'");
+    }
+  }
+  if (rest.size() > 2 && rest.front() == '[' && rest.back() == ']') rest = rest.substr(1, rest.size() - 2);
+  if (rest.empty()) throw std::invalid_argument("server URL '" + base_url + "' names no host");
+  a.host = rest;
+  return a;
+}
+
+struct HttpConnection::Impl {
+  ServerAddress address;
+  std::chrono::milliseconds connect_timeout, request_timeout;
+  net::io_context io;
+  std::optional<beast::tcp_stream> stream;  // engaged while connected
+  beast::flat_buffer buffer;
+  std::atomic<bool> interrupted{false};
+
+  // Starts one asynchronous operation and runs the io_context until it completes: the caller waits as a
+  // synchronous call would, but the deadline set on the stream (or a timer) applies. After interrupt()
+  // the io_context is never run again, so the abandoned operation's handler, which refers to this
+  // frame, is destroyed with the io_context without being called.
+  template <class Start>
+  beast::error_code run(Start&& start) {
+    beast::error_code result;
+    bool done = false;
+    io.restart();
+    if (interrupted.load()) return net::error::operation_aborted;
+    start([&](beast::error_code ec) {
+      result = ec;
+      done = true;
+    });
+    io.run();
+    return done ? result : beast::error_code(net::error::operation_aborted);
+  }
+
+  [[noreturn]] void fail(const std::string& what, beast::error_code ec) {
+    close();
+    if (interrupted.load()) throw TransportError("connection to " + address.authority() + " closed (shutting down)");
+    throw TransportError(what + ": " + ec.message());
+  }
+
+  void connect() {
+    tcp::resolver resolver(io);
+    tcp::resolver::results_type endpoints;
+    net::steady_timer deadline(io);
+    auto ec = run([&](auto done) {
+      // The resolver has no deadline of its own: a timer cancels it.
+      deadline.expires_after(connect_timeout);
+      deadline.async_wait([&](beast::error_code e) {
+        if (!e) resolver.cancel();
+      });
+      resolver.async_resolve(address.host, address.port, [&, done](beast::error_code e, tcp::resolver::results_type r) {
+        deadline.cancel();
+        endpoints = std::move(r);
+        done(e);
+      });
+    });
+    if (ec) fail("cannot resolve " + address.host, ec);
+    stream.emplace(io);
+    stream->expires_after(connect_timeout);
+    ec = run([&](auto done) {
+      stream->async_connect(endpoints, [done](beast::error_code e, const tcp::endpoint&) { done(e); });
+    });
+    if (ec) fail("cannot connect to " + address.authority(), ec);
+  }
+
+  HttpReply exchange(const std::string& target, const std::string& token) {
+    http::request<http::empty_body> req{http::verb::get, address.prefix + target, 11};
+    req.set(http::field::host, address.authority());
+    req.set(http::field::user_agent, "reread-viewer");
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    req.keep_alive(true);
+    stream->expires_after(request_timeout);
+    auto ec =
+        run([&](auto done) { http::async_write(*stream, req, [done](beast::error_code e, std::size_t) { done(e); }); });
+    if (ec) fail("connection to " + address.authority() + " lost", ec);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(std::uint64_t{256} << 20);
+    ec = run([&](auto done) {
+      http::async_read(*stream, buffer, parser, [done](beast::error_code e, std::size_t) { done(e); });
+    });
+    if (ec == beast::error::timeout) {
+      fail("no answer from " + address.authority() + " within " + std::to_string(request_timeout.count()) + " ms", ec);
+    }
+    if (ec) fail("connection to " + address.authority() + " lost", ec);
+    auto& res = parser.get();
+    HttpReply reply;
+    reply.status = static_cast<int>(res.result_int());
+    reply.content_type = std::string(res[http::field::content_type]);
+    reply.body = std::move(res.body());
+    if (!res.keep_alive()) close();
+    return reply;
+  }
+
+  void close() {
+    if (!stream) return;
+    beast::error_code ignored;
+    stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream->close();
+    stream.reset();
+    buffer.clear();
+  }
+};
+
+HttpConnection::HttpConnection(ServerAddress address, std::chrono::milliseconds connect_timeout,
+                               std::chrono::milliseconds request_timeout)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->address = std::move(address);
+  impl_->connect_timeout = connect_timeout;
+  impl_->request_timeout = request_timeout;
+}
+
+HttpConnection::~HttpConnection() {
+  if (impl_) impl_->close();
+}
+
+HttpReply HttpConnection::get(const std::string& target, const std::string& token) {
+  const bool reused = impl_->stream.has_value();
+  if (!reused) impl_->connect();
+  try {
+    return impl_->exchange(target, token);
+  } catch (const TransportError&) {
+    // A keep-alive connection the server closed while idle fails on first use: one fresh try.
+    if (!reused || impl_->interrupted.load()) throw;
+  }
+  impl_->connect();
+  return impl_->exchange(target, token);
+}
+
+bool HttpConnection::is_open() const { return impl_->stream.has_value(); }
+void HttpConnection::close() { impl_->close(); }
+void HttpConnection::interrupt() {
+  // The flag first: run() checks it after restart(), so a stop() that lands before restart() is not lost.
+  impl_->interrupted.store(true);
+  impl_->io.stop();
+}
+const ServerAddress& HttpConnection::address() const { return impl_->address; }
+
+std::string describe_http_error(int status, const std::string& body) {
+  std::string error, detail;
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object()) {
+    if (j.contains("error") && j["error"].is_string()) error = j["error"].get<std::string>();
+    if (j.contains("detail") && j["detail"].is_string()) detail = j["detail"].get<std::string>();
+  }
+  std::string said = std::to_string(status);
+  if (!error.empty()) said += " " + error;
+  if (!detail.empty()) said += ": " + detail;
+  if (status == 401) return "the server did not accept the token (" + said + ")";
+  if (status == 403) return "this user may not see it (" + said + ")";
+  if (status == 404) return "not found (" + said + ")";
+  if (status >= 500) return "server error (" + said + ")";
+  return "HTTP " + said;
+}
+
+ApiClient::ApiClient(std::string base_url, std::string token, std::chrono::milliseconds timeout)
+    : base_url_(std::move(base_url)),
+      token_(std::move(token)),
+      connection_(std::make_unique<HttpConnection>(parse_base_url(base_url_), timeout, timeout)) {}
+
+ApiClient::~ApiClient() = default;
+
+HttpReply ApiClient::request(const std::string& path) {
+  HttpReply reply;
+  try {
+    std::lock_guard lock(mutex_);
+    reply = connection_->get(path, token_);
+  } catch (const TransportError& e) {
+    throw ApiError(0, "unreachable", e.what(), std::string("server unreachable: ") + e.what());
+  }
+  if (reply.status / 100 != 2) {
+    std::string error = "http_" + std::to_string(reply.status), detail;
+    const auto j = nlohmann::json::parse(reply.body, nullptr, false);
+    if (j.is_object() && j.contains("error") && j["error"].is_string()) error = j["error"].get<std::string>();
+    if (j.is_object() && j.contains("detail") && j["detail"].is_string()) detail = j["detail"].get<std::string>();
+    throw ApiError(reply.status, error, detail, "GET " + path + ": " + describe_http_error(reply.status, reply.body));
+  }
+  return reply;
+}
+
+nlohmann::json ApiClient::get(const std::string& path) {
+  const HttpReply reply = request(path);
+  auto j = nlohmann::json::parse(reply.body, nullptr, false);
+  if (j.is_discarded()) {
+    throw ApiError(reply.status, "bad_response", "not JSON", "GET " + path + ": the server's answer is not JSON");
+  }
+  return j;
+}
+
+std::string ApiClient::get_bytes(const std::string& path) { return request(path).body; }
+
+SlideLayout ApiClient::slide_layout(const std::string& slide_id) {
+  const std::string path = "/api/slides/" + slide_id;
+  const nlohmann::json j = get(path);
+  if (j.value("status", "ok") != "ok") {
+    const std::string why = j.value("error", "unreadable");
+    throw ApiError(200, "unreadable", why, "slide " + slide_id + " cannot be read by the server: " + why);
+  }
+  const auto number = [&](const char* key) -> std::optional<double> {
+    if (!j.contains(key) || !j[key].is_number()) return std::nullopt;
+    return j[key].get<double>();
+  };
+  SlideLayout s;
+  try {
+    s.layout.width = j.at("width").get<std::int64_t>();
+    s.layout.height = j.at("height").get<std::int64_t>();
+    if (j.contains("deepzoom") && j["deepzoom"].is_object()) {
+      s.layout.tile_size = j["deepzoom"].value("tile_size", s.layout.tile_size);
+      s.layout.overlap = j["deepzoom"].value("overlap", s.layout.overlap);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw ApiError(200, "bad_response", e.what(), "GET " + path + ": no slide size in the answer (" + e.what() + ")");
+  }
+  s.mpp_x = number("mpp_x");
+  s.mpp_y = number("mpp_y");
+  s.objective_power = number("objective_power");
+  return s;
+}
+
+}  // namespace reread::viewer

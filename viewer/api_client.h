@@ -1,0 +1,95 @@
+// The viewer's client of reread-server: a small synchronous JSON API client for its screens, and the
+// keep-alive HTTP connection (with timeouts and reconnection) the tile provider's connections use too.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "tile_provider.h"
+
+namespace reread::viewer {
+
+// http://host[:port][/prefix], split.
+struct ServerAddress {
+  std::string host;
+  std::string port = "80";
+  std::string prefix;  // "" or "/path", no trailing slash: prepended to every request target
+  std::string authority() const { return host + ":" + port; }
+};
+// Throws std::invalid_argument saying what is wrong (only plain http is spoken).
+ServerAddress parse_base_url(const std::string& base_url);
+
+struct HttpReply {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+// The transport failed: no connection, the connection lost, or no answer in time. what() says which, and
+// to where.
+class TransportError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One HTTP/1.1 keep-alive connection with timeouts, opened on first use and reopened after a loss. Used by
+// one thread at a time; interrupt() alone may come from another.
+class HttpConnection {
+ public:
+  HttpConnection(ServerAddress address, std::chrono::milliseconds connect_timeout,
+                 std::chrono::milliseconds request_timeout);
+  ~HttpConnection();
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  // GETs `target` (below the address's prefix) with a bearer token (none when empty). A reused connection
+  // the server closed meanwhile is reopened and the request sent again, once. Throws TransportError.
+  HttpReply get(const std::string& target, const std::string& token);
+  bool is_open() const;
+  void close();
+  // From any thread: aborts the operation in progress and fails every later one (for shutdown).
+  void interrupt();
+  const ServerAddress& address() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A sentence for the banner from an HTTP error status and the server's JSON body {"error", "detail"}.
+std::string describe_http_error(int status, const std::string& body);
+
+// A failed API call. status 0 and error "unreachable" when the server was not reached at all.
+struct ApiError : std::runtime_error {
+  int status = 0;
+  std::string error, detail;
+  ApiError(int status_, std::string error_, std::string detail_, const std::string& message)
+      : std::runtime_error(message), status(status_), error(std::move(error_)), detail(std::move(detail_)) {}
+};
+
+class ApiClient {
+ public:
+  // Throws std::invalid_argument for a base_url that is not http://host[:port][/prefix].
+  ApiClient(std::string base_url, std::string token, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~ApiClient();
+  // GET `path` (e.g. "/api/slides") as JSON. Throws ApiError.
+  nlohmann::json get(const std::string& path);
+  // GET `path` as bytes (a thumbnail, a label). Throws ApiError.
+  std::string get_bytes(const std::string& path);
+  // The slide's DeepZoom pyramid and scale from /api/slides/{id}. Throws ApiError.
+  SlideLayout slide_layout(const std::string& slide_id);
+  const std::string& base_url() const { return base_url_; }
+
+ private:
+  HttpReply request(const std::string& path);
+
+  std::string base_url_, token_;
+  std::mutex mutex_;  // guards connection_: screens may call from more than one thread
+  std::unique_ptr<HttpConnection> connection_;
+};
+
+}  // namespace reread::viewer
