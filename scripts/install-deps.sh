@@ -12,6 +12,8 @@ PACKAGES=(
   libcli11-dev libspdlog-dev nlohmann-json3-dev
   # HTTP server; the case record (SQLite), API tokens (libsodium), annotation XML (pugixml)
   libboost-dev libssl-dev libsqlite3-dev libsodium-dev libpugixml-dev
+  # viewer: GLFW, Dear ImGui, OpenGL through libepoxy; its tests render headless under Xvfb (Mesa llvmpipe)
+  libglfw3-dev libimgui-dev libstb-dev libepoxy-dev libgl1-mesa-dri xvfb xauth
   # tests and benchmarks (sqlite3: integrity checks from the shell)
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3
   python3-openslide python3-numpy python3-pil openslide-tools libvips-tools time bc

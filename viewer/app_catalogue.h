@@ -1,0 +1,109 @@
+// The case and slide catalogue from reread-server, fetched on a worker thread: the case list, one case's
+// slides, a slide's layout for opening it, thumbnails. The frame asks by request and drains finished
+// answers from a queue; it never waits on the network.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "rgb_image.h"
+#include "tile_provider.h"
+
+namespace reread::viewer {
+
+class ApiClient;
+
+struct CaseSummary {
+  std::int64_t id = 0;
+  std::string accession, status, due_at, question;
+  bool overdue = false;
+};
+
+struct CaseSlideRef {
+  std::string slide_id, label;
+};
+
+struct CaseDetail {
+  CaseSummary summary;
+  std::string specimen, site;
+  std::vector<CaseSlideRef> slides;
+};
+
+// Where an opened slide goes: beside the views already open, or in place of one.
+struct ViewPlacement {
+  bool beside = true;
+  std::size_t replace = 0;  // the view replaced when not `beside`
+};
+
+struct SlideToOpen {
+  std::string slide_id, label;
+  SlideLayout layout;
+  ViewPlacement placement;
+};
+
+struct CaseList {
+  std::vector<CaseSummary> cases;
+};
+
+struct Thumbnail {
+  std::string slide_id;
+  RgbImage image;
+};
+
+// A request that failed: which, and what the server or network said.
+struct CatalogueError {
+  enum class Request { cases, case_detail, slide, thumbnail };
+  Request request = Request::cases;
+  std::string operation;  // "loading the cases", "opening slide X", ...
+  int status = 0;         // HTTP status; 0 when the server was not reached
+  std::string message;
+};
+
+using CatalogueAnswer = std::variant<CaseList, CaseDetail, SlideToOpen, Thumbnail, CatalogueError>;
+
+// Parsing the server's JSON (pure, so it is tested alone).
+CaseSummary parse_case_summary(const nlohmann::json& c);
+CaseDetail parse_case_detail(const nlohmann::json& c);
+
+class AppCatalogue {
+ public:
+  AppCatalogue(std::string base_url, std::string token);
+  ~AppCatalogue();
+  AppCatalogue(const AppCatalogue&) = delete;
+  AppCatalogue& operator=(const AppCatalogue&) = delete;
+
+  void request_cases();
+  void request_case(std::int64_t case_id);
+  void request_slide(const std::string& slide_id, const std::string& label, ViewPlacement placement);
+  void request_thumbnail(const std::string& slide_id);
+  // Called from the worker after each answer (the window wakes its event loop with it).
+  void on_answer(std::function<void()> wake);
+
+  std::vector<CatalogueAnswer> take_answers();
+  bool busy() const;
+
+ private:
+  using Job = std::function<CatalogueAnswer(ApiClient&)>;
+  void post(Job job);
+  void run(const std::stop_token& stop);
+
+  std::string base_url_, token_;
+  mutable std::mutex mutex_;  // guards jobs_, answers_, running_ and wake_
+  std::condition_variable_any wake_worker_;
+  std::deque<Job> jobs_;
+  std::vector<CatalogueAnswer> answers_;
+  bool running_ = false;
+  std::function<void()> wake_;
+  std::jthread worker_;  // last: stops and joins before the members it uses go
+};
+
+}  // namespace reread::viewer
