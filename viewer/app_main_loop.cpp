@@ -220,6 +220,8 @@ void ViewerApp::add_view(std::unique_ptr<SlideView> view, ViewPlacement placemen
   SlideView& v = *state_.views[state_.focused];
   if (initial_camera_pending_) {
     initial_camera_pending_ = false;
+    v.camera().quarter_turns = options_.quarter_turns;
+    if (options_.quarter_turns % 2 != 0) v.fit();  // fit the turned slide
     if (options_.center || options_.magnification) {
       const Vec2 center = options_.center.value_or(v.camera().center);
       if (!v.jump_to(center, options_.magnification)) {

@@ -20,6 +20,7 @@ struct AppOptions {
 
   std::optional<Vec2> center;           // level-0 pixels
   std::optional<double> magnification;  // else the whole slide
+  int quarter_turns = 0;                // clockwise
   int width = 1600, height = 1000;      // window, screen pixels
 
   std::string screenshot_path;  // PNG written once the view is sharp, then exit

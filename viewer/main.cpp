@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   double magnification = 0;
   app.add_option("--magnification", magnification, "magnification to show (e.g. 10 for 10x)")
       ->check(CLI::PositiveNumber);
+  int rotation = 0;
+  app.add_option("--rotation", rotation, "clockwise rotation in degrees: 0, 90, 180 or 270")
+      ->check(CLI::IsMember({0, 90, 180, 270}));
   app.add_option("--size", size, "window size WxH in screen pixels (default 1600x1000)");
   app.add_option("--screenshot", o.screenshot_path,
                  "write the view as PNG once every visible tile is drawn at full resolution, then exit");
@@ -75,6 +78,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   if (magnification > 0) o.magnification = magnification;
+  o.quarter_turns = rotation / 90;
   o.view.texture_bytes = texture_mb << 20;
   o.view.engine.decoded_cache_bytes = decoded_mb << 20;
   if (!case_id.empty()) {

@@ -241,6 +241,27 @@ TEST_F(ViewerScreenshot, local_slide_file_view_matches_the_servers_rendering) {
   EXPECT_GE(psnr, 30.0) << "the local view differs from the server's rendering of the same region";
 }
 
+TEST_F(ViewerScreenshot, quarter_turn_shows_the_same_pixels_turned_without_seams) {
+  REREAD_REQUIRE_XVFB();
+  const std::string view = test::quote(slide_path()) + " --center 7000,3000 --magnification 10";
+  const fs::path plain_png = dir_->path() / "unturned.png", turned_png = dir_->path() / "turned.png";
+  auto r = viewer(view + " --size 1024x768 --screenshot " + test::quote(plain_png));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = viewer(view + " --size 768x1024 --rotation 90 --screenshot " + test::quote(turned_png));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const RgbImage plain = read_png(plain_png), turned = read_png(turned_png);
+  ASSERT_EQ(turned.width, 768);
+  ASSERT_EQ(turned.height, 1024);
+  // Clockwise: the turned view's pixel (x, y) is the unturned view's (y, 767 - x).
+  RgbImage want(768, 1024);
+  for (int y = 0; y < want.height; ++y) {
+    for (int x = 0; x < want.width; ++x) {
+      for (int c = 0; c < 3; ++c) want.row(y)[x * 3 + c] = plain.row(767 - x)[y * 3 + c];
+    }
+  }
+  EXPECT_GE(test::psnr(turned, want), 45.0) << "the turned view is not the unturned one turned";
+}
+
 double srgb_to_linear(double v) {
   v /= 255.0;
   return v <= 0.04045 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4);
