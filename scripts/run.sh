@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: installs what is missing, builds, generates the demo
 # synthetic slide, seeds a demo case (original report, a consultant, a referrer, a tumour-board member
-# and an admin, with their tokens), and serves it with reread-server until interrupted (Ctrl-C).
+# and an admin, with their tokens), serves it with reread-server until interrupted (Ctrl-C), and, when a
+# display is available, opens reread-viewer on the demo case as its consultant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,4 +65,12 @@ cat <<TXT
   thumbnail         http://$LISTEN/slides/$id/thumbnail?max=512
   metrics           http://$LISTEN/metrics
 TXT
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${REREAD_NO_VIEWER:-}" ]; then
+  echo "== opening reread-viewer on the demo case as dr-consult (closing it leaves the server running)"
+  REREAD_TOKEN=$(token dr-consult) build/viewer/reread-viewer --server "http://$LISTEN" --case 1 &
+  viewer=$!
+  trap 'kill $viewer $server 2>/dev/null; wait $server 2>/dev/null' INT TERM EXIT
+else
+  echo "== no display: the viewer is not opened (on a desktop: build/viewer/reread-viewer --server http://$LISTEN --token TOKEN)"
+fi
 wait $server
