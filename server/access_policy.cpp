@@ -39,7 +39,13 @@ Decision decide(const Principal& who, Action action, const CaseRelation& rel) {
       if (action == Action::manage_case) return deny("only an admin manages cases");
       return allow();
     case Role::referrer:
-      if (!rel.requested) return deny("the case was not requested by this referrer");
+    case Role::board: {
+      // Both read what they are let into and change nothing; they differ in what lets them in.
+      const bool referrer = who.role == Role::referrer;
+      if (referrer ? !rel.requested : !rel.shared) {
+        return deny(referrer ? "the case was not requested by this referrer"
+                             : "the case is not shared with this user's board");
+      }
       switch (action) {
         case Action::read_case:
         case Action::read_slide:
@@ -50,22 +56,10 @@ Decision decide(const Principal& who, Action action, const CaseRelation& rel) {
         case Action::read_label:
           return deny("slide labels carry patient identifiers: consultants of the case and admins only");
         default:
-          return deny("referrers read their cases; they do not change them");
+          return deny(referrer ? "referrers read their cases; they do not change them"
+                               : "tumour board access is read-only");
       }
-    case Role::board:
-      if (!rel.shared) return deny("the case is not shared with this user's board");
-      switch (action) {
-        case Action::read_case:
-        case Action::read_slide:
-        case Action::read_annotations:
-          return allow();
-        case Action::read_consult_report:
-          return rel.signed_out ? allow() : deny("the consult report is not signed out yet");
-        case Action::read_label:
-          return deny("slide labels carry patient identifiers: consultants of the case and admins only");
-        default:
-          return deny("tumour board access is read-only");
-      }
+    }
   }
   return deny("unknown role");
 }

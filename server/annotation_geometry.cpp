@@ -11,11 +11,6 @@ namespace {
 
 using nlohmann::json;
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-
 [[noreturn]] void fail(const std::string& message) { throw GeometryError(message); }
 
 // JSON shape only: finiteness and ring rules are checked once, by validate(), for every source alike.

@@ -44,6 +44,12 @@ struct MultiPolygon {
 
 using Geometry = std::variant<Point, MultiPoint, LineString, Polygon, MultiPolygon>;
 
+// std::visit with one lambda per geometry type.
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
 // A geometry that breaks the rules above; the message says where ("Polygon ring 0 is not closed ...").
 class GeometryError : public std::invalid_argument {
  public:

@@ -18,11 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-
 [[noreturn]] void fail(const std::string& message) { throw InterchangeError(message); }
 
 // ---- Shared by the three formats -------------------------------------------------------------------------

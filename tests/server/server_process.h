@@ -49,6 +49,39 @@ inline std::string add_user_with_token(const std::filesystem::path& data, const 
   return token;
 }
 
+// A child process started with its stdout on a pipe, and the first line it printed there.
+struct ChildWithLine {
+  pid_t pid = -1;
+  int stdout_fd = -1;
+  std::string first_line;
+};
+
+// Starts args[0] with `args`, waits for its first line on stdout (servers and proxies announce their port
+// so). Throws naming `what` when it cannot start.
+inline ChildWithLine spawn_until_first_line(std::vector<std::string> args, const std::string& what) {
+  int out[2];
+  if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, out[0]);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ChildWithLine child;
+  const int spawned = posix_spawn(&child.pid, args[0].c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+  if (spawned != 0) {
+    ::close(out[0]);
+    throw std::runtime_error("cannot start " + what);
+  }
+  char c;
+  while (::read(out[0], &c, 1) == 1 && c != '\n') child.first_line += c;
+  child.stdout_fd = out[0];
+  return child;
+}
+
 class ServerProcess {
  public:
   // Without --data among `args`, the server gets a fresh data directory with an admin user, whose
@@ -63,26 +96,12 @@ class ServerProcess {
       args.push_back("--data");
       args.push_back(own_data_->path().string());
     }
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
     args.insert(args.begin(), REREAD_SERVER_BIN);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, REREAD_SERVER_BIN, &actions, nullptr, argv.data(), environ) != 0) {
-      throw std::runtime_error("cannot start reread-server");
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
     // The server prints "listening on http://HOST:PORT" once it accepts connections.
-    std::string line;
-    char c;
-    while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
-    out_fd_ = out[0];
+    const ChildWithLine child = spawn_until_first_line(args, "reread-server");
+    pid_ = child.pid;
+    out_fd_ = child.stdout_fd;
+    const std::string& line = child.first_line;
     const auto colon = line.rfind(':');
     if (line.find("listening on") == std::string::npos || colon == std::string::npos) {
       stop(SIGKILL);

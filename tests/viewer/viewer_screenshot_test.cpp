@@ -115,29 +115,13 @@ std::string ViewerScreenshot::slide_id_, ViewerScreenshot::case_id_;
 class LatencyProxy {
  public:
   LatencyProxy(unsigned short target_port, int delay_ms) {
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    std::vector<std::string> args = {test::reference_python(),
-                                     (test::source_dir() / "tests/viewer/latency_proxy.py").string(),
-                                     std::to_string(target_port), std::to_string(delay_ms)};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int spawned = posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-    if (spawned != 0) {
-      ::close(out[0]);
-      throw std::runtime_error("cannot start the latency proxy");
-    }
-    std::string line;
-    char c;
-    while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
-    ::close(out[0]);
+    const test::ChildWithLine child = test::spawn_until_first_line(
+        {test::reference_python(), (test::source_dir() / "tests/viewer/latency_proxy.py").string(),
+         std::to_string(target_port), std::to_string(delay_ms)},
+        "the latency proxy");
+    pid_ = child.pid;
+    ::close(child.stdout_fd);
+    const std::string& line = child.first_line;
     const auto space = line.rfind(' ');
     if (line.find("listening on") == std::string::npos || space == std::string::npos) {
       throw std::runtime_error("the latency proxy did not start: '" + line + "'");
