@@ -14,8 +14,8 @@ PACKAGES=(
   libboost-dev libssl-dev libsqlite3-dev libsodium-dev libpugixml-dev
   # viewer: GLFW, Dear ImGui, OpenGL through libepoxy; its tests render headless under Xvfb (Mesa llvmpipe)
   libglfw3-dev libimgui-dev libstb-dev libepoxy-dev libgl1-mesa-dri xvfb xauth
-  # tests and benchmarks (sqlite3: integrity checks from the shell)
-  libgtest-dev libgmock-dev libbenchmark-dev sqlite3
+  # tests and benchmarks (sqlite3: integrity checks from the shell; poppler-utils: the report PDF read back)
+  libgtest-dev libgmock-dev libbenchmark-dev sqlite3 poppler-utils
   python3-openslide python3-numpy python3-pil openslide-tools libvips-tools time bc
   # browser compatibility test (OpenSeadragon in headless Chromium; Node.js comes with the machine)
   chromium

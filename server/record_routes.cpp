@@ -8,6 +8,7 @@
 #include "annotation_geometry.h"
 #include "annotation_interchange.h"
 #include "api_tokens.h"
+#include "report_pdf.h"
 #include "slide_catalog.h"
 #include "sqlite_db.h"
 
@@ -40,6 +41,7 @@ const std::vector<RouteSpec>& server_routes() {
       {"POST", "/api/cases/{case_id}/report/sign"},
       {"POST", "/api/cases/{case_id}/report/addenda"},
       {"GET", "/api/cases/{case_id}/comparison"},
+      {"GET", "/api/cases/{case_id}/report.pdf"},
       {"GET", "/api/cases/{case_id}/slides/{slide_id}/annotations"},
       {"POST", "/api/cases/{case_id}/slides/{slide_id}/annotations"},
       {"POST", "/api/cases/{case_id}/slides/{slide_id}/annotations/import"},
@@ -535,6 +537,45 @@ HttpResponse RecordRoutes::dispatch(Call& c) {
       cmp["blinded_first_read"] = rec->blinded_first_read;
       cmp["initial_impression"] = r.initial_impression ? *r.initial_impression : json(nullptr);
       return ok(req, cmp);
+    }
+    if (sub == "report.pdf" && is("GET", 4)) {
+      // The consult report on paper: same rights as reading it; the snapshots read the slides.
+      load_case_for(p[2], Action::read_consult_report);
+      const auto rec = store_.get_case(case_id);
+      if (!rec) throw RecordError(404, "not found", "no case " + std::to_string(case_id));
+      const ConsultReport r = store_.report(case_id);
+      if (rec->blinded_first_read && c.who.role == Role::consultant && !r.initial_impression) {
+        throw RecordError(409, "blinded first read", "record the initial impression before the report is printed");
+      }
+      ReportDocument doc{*rec, compare_reports(rec->original_report, r), r, {}, {}, utc_now()};
+      for (const auto& name : rec->consultants) doc.display_names[name] = "";
+      if (!rec->referrer.empty()) doc.display_names[rec->referrer] = "";
+      if (r.signed_by) doc.display_names[*r.signed_by] = "";
+      for (const auto& a : r.addenda) doc.display_names[a.author] = "";
+      for (const auto& ref : r.annotation_refs) {
+        const auto a = store_.annotation(ref);
+        if (!a || a->case_id != case_id) {
+          ReportSnapshot gone;
+          gone.annotation_id = ref;
+          gone.unavailable = "annotation " + std::to_string(ref) + " is no longer part of this case";
+          doc.snapshots.push_back(std::move(gone));
+          continue;
+        }
+        std::string label;
+        for (const auto& s : rec->slides) {
+          if (s.slide_id == a->slide_id) label = s.label;
+        }
+        const auto entry = catalog_.find(a->slide_id);
+        doc.display_names[a->author] = "";
+        doc.snapshots.push_back(snapshot_of(*a, entry && entry->error.empty() ? entry->slide.get() : nullptr, label));
+      }
+      for (auto& [name, display] : doc.display_names) {
+        if (const auto u = store_.find_user(name)) display = u->display_name;
+      }
+      audit_read("case/" + std::to_string(case_id) + "/report.pdf");
+      HttpResponse res = bytes_response(req, render_report_pdf(doc), "application/pdf");
+      res.set(http::field::cache_control, "no-store");
+      return res;
     }
     if (sub == "slides" && p.size() >= 6 && p[5] == "annotations") {
       const std::string slide_id(p[4]);
