@@ -16,7 +16,7 @@
 #include <stdexcept>
 
 #include "image_codec.h"
-#include "resample.h"
+#include "scaled_region.h"
 #include "slide_error.h"
 #include "slide_source.h"
 
@@ -60,25 +60,6 @@ SnapshotRegion snapshot_region(const ann::Bounds& b, double slide_width, double 
 }
 
 namespace {
-
-// The level to read a region `scale` times smaller from, and the read: as the IIIF path does
-// (tile_service.cpp), the smallest level not coarser than needed, then Lanczos to the exact size.
-RgbImage read_scaled(const SlideSource& slide, const ann::Bounds& r, int out_w, int out_h) {
-  const SlideInfo& info = slide.info();
-  const double w = r.max_x - r.min_x, h = r.max_y - r.min_y;
-  const double scale = std::min(w / out_w, h / out_h);
-  int level = 0;
-  for (int l = 1; l < info.level_count(); ++l) {
-    if (info.grid_downsample(l) <= scale) level = l;
-  }
-  const double ds = info.level_downsamples[level];
-  const auto lw = static_cast<int>(std::max(1.0, std::ceil(w / ds)));
-  const auto lh = static_cast<int>(std::max(1.0, std::ceil(h / ds)));
-  RgbImage img =
-      slide.read_region(static_cast<std::int64_t>(r.min_x), static_cast<std::int64_t>(r.min_y), level, lw, lh);
-  if (img.width != out_w || img.height != out_h) img = resize_lanczos(img, out_w, out_h);
-  return img;
-}
 
 std::array<std::uint8_t, 3> parse_color(const std::string& hex) {
   if (hex.size() != 7 || hex[0] != '#') return {0xf0, 0xc0, 0x00};  // unclassified: a yellow that shows on H&E
@@ -125,7 +106,10 @@ ReportSnapshot snapshot_of(const Annotation& a, const SlideSource* slide, const 
     return s;
   }
   try {
-    s.image = read_scaled(*slide, r.region, r.out_width, r.out_height);
+    s.image =
+        read_scaled_region(*slide, static_cast<std::int64_t>(r.region.min_x), static_cast<std::int64_t>(r.region.min_y),
+                           static_cast<std::int64_t>(r.region.max_x - r.region.min_x),
+                           static_cast<std::int64_t>(r.region.max_y - r.region.min_y), r.out_width, r.out_height);
   } catch (const SlideError& e) {  // its message names the file, which a report must not
     s.unavailable = e.operation() + ": " + e.cause();
   } catch (const std::exception& e) {

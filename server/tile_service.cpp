@@ -9,7 +9,7 @@
 
 #include "iiif_image_request.h"
 #include "image_codec.h"
-#include "resample.h"
+#include "scaled_region.h"
 #include "slide_error.h"
 
 namespace reread {
@@ -97,31 +97,6 @@ iiif::ImageInfo iiif_info(const SlideInfo& info, const TiledJpegTiff* stored, co
     if (w <= 64 || h <= 64) break;
   }
   return ii;
-}
-
-// The level to read a region scaled down by `scale` from: the smallest one not finer than needed.
-int level_for_scale(const SlideInfo& info, double scale) {
-  int best = 0;
-  for (int l = 1; l < info.level_count(); ++l) {
-    if (info.grid_downsample(l) <= scale) best = l;
-  }
-  return best;
-}
-
-// Reads a level-0 region scaled to out_w x out_h from the best level, as the IIIF and thumbnail paths need.
-RgbImage render_region(const SlideSource& slide, std::int64_t x, std::int64_t y, std::int64_t w, std::int64_t h,
-                       std::int64_t out_w, std::int64_t out_h) {
-  const SlideInfo& info = slide.info();
-  const double scale = std::min(static_cast<double>(w) / static_cast<double>(out_w),
-                                static_cast<double>(h) / static_cast<double>(out_h));
-  const int level = level_for_scale(info, scale);
-  const double ds = info.level_downsamples[level];
-  const auto lw = static_cast<int>(std::max<double>(1.0, std::ceil(static_cast<double>(w) / ds)));
-  const auto lh = static_cast<int>(std::max<double>(1.0, std::ceil(static_cast<double>(h) / ds)));
-  RgbImage img = slide.read_region(x, y, level, lw, lh);
-  if (img.width != out_w || img.height != out_h)
-    img = resize_lanczos(img, static_cast<int>(out_w), static_cast<int>(out_h));
-  return img;
 }
 
 TileResult failure(const std::exception& e) {
@@ -376,7 +351,8 @@ void TileService::serve_iiif(const HttpRequest& req, std::shared_ptr<const Catal
               }
             }
           }
-          const RgbImage img = render_region(*entry->slide, ir.x, ir.y, ir.w, ir.h, ir.out_w, ir.out_h);
+          const RgbImage img = read_scaled_region(*entry->slide, ir.x, ir.y, ir.w, ir.h, static_cast<int>(ir.out_w),
+                                                  static_cast<int>(ir.out_h));
           auto bytes = encode_tile(img, format, quality);
           metrics_.tile_rendered(false);
           return make_cached_tile(key, std::string(bytes.begin(), bytes.end()),
@@ -409,7 +385,8 @@ void TileService::serve_thumbnail(const HttpRequest& req, std::shared_ptr<const 
       req, *entry, key,
       [entry, key, l0, w, h, quality]() -> TileResult {
         try {
-          const RgbImage img = render_region(*entry->slide, 0, 0, l0.width, l0.height, w, h);
+          const RgbImage img =
+              read_scaled_region(*entry->slide, 0, 0, l0.width, l0.height, static_cast<int>(w), static_cast<int>(h));
           auto bytes = encode_tile(img, TileFormat::jpeg, quality);
           return make_cached_tile(key, std::string(bytes.begin(), bytes.end()), "image/jpeg");
         } catch (const std::exception& e) {

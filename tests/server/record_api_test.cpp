@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "record_fixtures.h"
 #include "server_process.h"
 #include "sqlite_db.h"
 #include "synthetic_slide_writer.h"
@@ -34,16 +35,7 @@ const std::map<std::string, std::string> kRoles = {{"admin", "admin"},          
                                                    {"cons-none", "consultant"}, {"referrer-a", "referrer"},
                                                    {"board-a", "board"},        {"board-other", "board"}};
 
-json original_report() {
-  return {{"diagnosis", "Invasive ductal carcinoma"},
-          {"histologic_type", "ductal, NOS"},
-          {"grade", "G2"},
-          {"stage", "pT2 pN0"},
-          {"margins", "negative, closest 3 mm"},
-          {"lymph_nodes", "0/12"},
-          {"biomarkers", json::array({{{"name", "ER"}, {"result", "positive (90%)"}}})},
-          {"full_text", "Left breast, wide local excision: invasive ductal carcinoma, grade 2, pT2 pN0."}};
-}
+json original_report() { return test::sample_original_report(); }
 
 json rectangle(double x, double y, double w, double h) {
   return {{"type", "Polygon"},

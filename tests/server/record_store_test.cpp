@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "case_record.h"
+#include "record_fixtures.h"
 #include "record_schema.h"
 #include "sqlite_db.h"
 #include "sqlite_record_store.h"
@@ -68,16 +69,7 @@ int record_error_status(F&& f, const std::string& what) {
   return 0;
 }
 
-json original_report() {
-  return {{"diagnosis", "Invasive ductal carcinoma"},
-          {"histologic_type", "ductal, NOS"},
-          {"grade", "G2"},
-          {"stage", "pT2 pN0"},
-          {"margins", "negative, closest 3 mm"},
-          {"lymph_nodes", "0/12"},
-          {"biomarkers", json::array({{{"name", "ER"}, {"result", "positive (90%)"}}})},
-          {"full_text", "Left breast, wide local excision: invasive ductal carcinoma, grade 2."}};
-}
+json original_report() { return test::sample_original_report(); }
 
 // A store in a fresh folder with a consultant, an admin and one case of two slides assigned to the consultant.
 class RecordStoreFile : public ::testing::Test {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "image_codec.h"
+#include "record_fixtures.h"
 #include "server_process.h"
 #include "synthetic_slide_writer.h"
 #include "test_environment.h"
@@ -28,17 +29,7 @@ constexpr const char* kRevisedGrade = "G3 (Nottingham 3+3+2 = 8)";
 constexpr const char* kAddendum = "Ki-67 index 35 percent, supporting grade 3.";
 constexpr const char* kSignerDisplay = "Dr Ada Lovelace-Smith";
 
-json original_report() {
-  return {{"diagnosis", "Invasive ductal carcinoma"},
-          {"histologic_type", "ductal, NOS"},
-          {"grade", "G2"},
-          {"stage", "pT2 pN0"},
-          {"margins", "negative, closest 3 mm"},
-          {"lymph_nodes", "0/12"},
-          {"biomarkers", json::array({{{"name", "ER"}, {"result", "positive (90%)"}},
-                                      {{"name", "HER2"}, {"result", "1+ (negative)"}}})},
-          {"full_text", "Left breast, wide local excision: invasive ductal carcinoma, grade 2, pT2 pN0."}};
-}
+json original_report() { return test::sample_original_report(); }
 
 bool have_poppler() { return test::run_command("command -v pdftoppm && command -v pdftotext").exit_code == 0; }
 
