@@ -17,8 +17,8 @@
 #                   driven by playwright-core (bench/viewer/osd_review.mjs); its page is served on the tile
 #                   server's origin, so tiles need no CORS preflight; sharp = getFullyLoaded() (what
 #                   'fully-loaded-change' reports) on a frame drawn after the move
-# Moves: reread-viewer's script zooms are jumps and its pans are its own "pan" steps (animated, as a keyboard
-# pan is); OpenSeadragon's are all immediate (zoomTo/panTo with immediately = true).
+# Moves: jumps in both clients: reread-viewer's script zooms and pans (an arrow key's pan is animated, a
+# script's is not), OpenSeadragon's zoomTo/panTo with immediately = true.
 # Latency: bench/viewer/latency_proxy.py, a TCP proxy that holds every chunk half the RTT in each direction
 # (order kept; a new connection also waits one RTT, its handshake); checked to add RTT +- 5 ms to a request
 # on a kept-alive connection before use. At 0 ms the clients talk to the server directly.

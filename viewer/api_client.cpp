@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <optional>
+#include <thread>
 
 namespace reread::viewer {
 
@@ -107,7 +108,7 @@ struct HttpConnection::Impl {
     if (ec) fail("cannot connect to " + address.authority(), ec);
   }
 
-  HttpReply exchange(const std::string& target, const std::string& token) {
+  void write_request(const std::string& target, const std::string& token) {
     http::request<http::empty_body> req{http::verb::get, address.prefix + target, 11};
     req.set(http::field::host, address.authority());
     req.set(http::field::user_agent, "reread-viewer");
@@ -117,9 +118,13 @@ struct HttpConnection::Impl {
     auto ec =
         run([&](auto done) { http::async_write(*stream, req, [done](beast::error_code e, std::size_t) { done(e); }); });
     if (ec) fail("connection to " + address.authority() + " lost", ec);
+  }
+
+  HttpReply read_response() {
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::uint64_t{256} << 20);
-    ec = run([&](auto done) {
+    stream->expires_after(request_timeout);
+    auto ec = run([&](auto done) {
       http::async_read(*stream, buffer, parser, [done](beast::error_code e, std::size_t) { done(e); });
     });
     if (ec == beast::error::timeout) {
@@ -133,6 +138,11 @@ struct HttpConnection::Impl {
     reply.body = std::move(res.body());
     if (!res.keep_alive()) close();
     return reply;
+  }
+
+  HttpReply exchange(const std::string& target, const std::string& token) {
+    write_request(target, token);
+    return read_response();
   }
 
   void close() {
@@ -170,6 +180,22 @@ HttpReply HttpConnection::get(const std::string& target, const std::string& toke
   return impl_->exchange(target, token);
 }
 
+void HttpConnection::connect() {
+  if (!impl_->stream) impl_->connect();
+}
+
+void HttpConnection::send(const std::string& target, const std::string& token) {
+  if (!impl_->stream) impl_->connect();
+  impl_->write_request(target, token);
+}
+
+HttpReply HttpConnection::receive() {
+  if (!impl_->stream) {
+    throw TransportError("connection to " + impl_->address.authority() + " closed before the answer came");
+  }
+  return impl_->read_response();
+}
+
 bool HttpConnection::is_open() const { return impl_->stream.has_value(); }
 void HttpConnection::close() { impl_->close(); }
 void HttpConnection::interrupt() {
@@ -177,7 +203,64 @@ void HttpConnection::interrupt() {
   impl_->interrupted.store(true);
   impl_->io.stop();
 }
+bool HttpConnection::interrupted() const { return impl_->interrupted.load(); }
 const ServerAddress& HttpConnection::address() const { return impl_->address; }
+
+ConnectionPool::ConnectionPool(ServerAddress address, std::chrono::milliseconds connect_timeout,
+                               std::chrono::milliseconds request_timeout)
+    : address_(std::move(address)), connect_timeout_(connect_timeout), request_timeout_(request_timeout) {}
+
+ConnectionPool::~ConnectionPool() {
+  std::vector<std::jthread> openers;
+  {
+    std::lock_guard lock(mutex_);
+    openers.swap(openers_);
+    for (HttpConnection* c : opening_) c->interrupt();
+  }
+  openers.clear();  // joins
+}
+
+void ConnectionPool::prewarm(int count) {
+  std::lock_guard lock(mutex_);
+  for (int i = 0; i < count; ++i) {
+    auto connection = std::make_unique<HttpConnection>(address_, connect_timeout_, request_timeout_);
+    HttpConnection* raw = connection.get();
+    opening_.push_back(raw);
+    openers_.emplace_back([this, c = std::move(connection)]() mutable {
+      try {
+        c->connect();
+      } catch (const TransportError&) {
+        // Not reached now: whoever takes it connects on first use and reports what is wrong then.
+      }
+      std::lock_guard joined(mutex_);
+      std::erase(opening_, c.get());
+      if (c->is_open()) idle_.push_back(std::move(c));
+    });
+  }
+}
+
+std::unique_ptr<HttpConnection> ConnectionPool::take() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+  }
+  return std::make_unique<HttpConnection>(address_, connect_timeout_, request_timeout_);
+}
+
+void ConnectionPool::give_back(std::unique_ptr<HttpConnection> connection) {
+  if (!connection || !connection->is_open() || connection->interrupted()) return;
+  std::lock_guard lock(mutex_);
+  if (idle_.size() < kMaxIdle) idle_.push_back(std::move(connection));
+}
+
+std::size_t ConnectionPool::idle() const {
+  std::lock_guard lock(mutex_);
+  return idle_.size();
+}
 
 std::string describe_http_error(int status, const std::string& body) {
   std::string error, detail;
@@ -202,6 +285,14 @@ ApiClient::ApiClient(std::string base_url, std::string token, std::chrono::milli
       connection_(std::make_unique<HttpConnection>(parse_base_url(base_url_), timeout, timeout)) {}
 
 ApiClient::~ApiClient() = default;
+
+void ApiClient::connect() {
+  std::lock_guard lock(mutex_);
+  try {
+    connection_->connect();
+  } catch (const TransportError&) {
+  }
+}
 
 HttpReply ApiClient::request(const std::string& path) {
   HttpReply reply;

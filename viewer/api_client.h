@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "tile_provider.h"
 
@@ -49,7 +51,16 @@ class HttpConnection {
   // GETs `target` (below the address's prefix) with a bearer token (none when empty). A reused connection
   // the server closed meanwhile is reopened and the request sent again, once. Throws TransportError.
   HttpReply get(const std::string& target, const std::string& token);
+  // Pipelining: send() writes a GET without waiting for its answer (connecting first when closed);
+  // receive() reads the answer to the oldest request sent and not yet answered. HTTP/1.1 answers come
+  // in request order. Both throw TransportError; after one, the requests sent are lost with the
+  // connection and the caller sends them again.
+  void send(const std::string& target, const std::string& token);
+  HttpReply receive();
+  // Opens the connection now, when it is closed (a handshake ahead of the first request).
+  void connect();
   bool is_open() const;
+  bool interrupted() const;
   void close();
   // From any thread: aborts the operation in progress and fails every later one (for shutdown).
   void interrupt();
@@ -58,6 +69,34 @@ class HttpConnection {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// Open keep-alive connections to one server, shared by the views: the app opens a few at start, while
+// its window comes up, so the first slide's tiles do not wait for handshakes, and a view closed hands
+// its connections to the next one opened. Thread-safe.
+class ConnectionPool {
+ public:
+  ConnectionPool(ServerAddress address, std::chrono::milliseconds connect_timeout,
+                 std::chrono::milliseconds request_timeout);
+  ~ConnectionPool();
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+  // Opens `count` connections on background threads; they join the pool as they connect.
+  void prewarm(int count);
+  // An open idle connection when there is one, else a new (closed) one that connects on first use.
+  std::unique_ptr<HttpConnection> take();
+  // Keeps an open connection for the next taker (at most kMaxIdle are kept).
+  void give_back(std::unique_ptr<HttpConnection> connection);
+  std::size_t idle() const;
+  static constexpr std::size_t kMaxIdle = 32;
+
+ private:
+  const ServerAddress address_;
+  const std::chrono::milliseconds connect_timeout_, request_timeout_;
+  mutable std::mutex mutex_;  // guards everything below
+  std::vector<std::unique_ptr<HttpConnection>> idle_;
+  std::vector<HttpConnection*> opening_;  // owned by their opener threads
+  std::vector<std::jthread> openers_;
 };
 
 // A sentence for the banner from an HTTP error status and the server's JSON body {"error", "detail"}.
@@ -80,6 +119,8 @@ class ApiClient {
   nlohmann::json get(const std::string& path);
   // GET `path` as bytes (a thumbnail, a label). Throws ApiError.
   std::string get_bytes(const std::string& path);
+  // Opens the connection ahead of the first request; a server not reached now is reported by that request.
+  void connect();
   // The slide's DeepZoom pyramid and scale from /api/slides/{id}. Throws ApiError.
   SlideLayout slide_layout(const std::string& slide_id);
   const std::string& base_url() const { return base_url_; }

@@ -1,6 +1,7 @@
-// Catalogue requests run one after another on a worker thread with its own API connection.
+// Catalogue requests run on a few worker threads, each with its own API connection.
 #include "app_catalogue.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "api_client.h"
@@ -47,15 +48,17 @@ CaseDetail parse_case_detail(const nlohmann::json& c) {
   return d;
 }
 
-AppCatalogue::AppCatalogue(std::string base_url, std::string token)
+AppCatalogue::AppCatalogue(std::string base_url, std::string token, int workers)
     : base_url_(std::move(base_url)), token_(std::move(token)) {
-  // Fails here, not on the worker, for a URL that is not http://host[:port].
+  // Fails here, not on a worker, for a URL that is not http://host[:port].
   parse_base_url(base_url_);
-  worker_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
+  for (int i = 0; i < std::max(1, workers); ++i) {
+    workers_.emplace_back([this](const std::stop_token& stop) { run(stop); });
+  }
 }
 
 AppCatalogue::~AppCatalogue() {
-  worker_.request_stop();
+  for (auto& w : workers_) w.request_stop();
   wake_worker_.notify_all();
 }
 
@@ -123,11 +126,12 @@ std::vector<CatalogueAnswer> AppCatalogue::take_answers() {
 
 bool AppCatalogue::busy() const {
   std::lock_guard lock(mutex_);
-  return running_ || !jobs_.empty();
+  return running_ > 0 || !jobs_.empty();
 }
 
 void AppCatalogue::run(const std::stop_token& stop) {
   ApiClient api(base_url_, token_);
+  api.connect();  // the handshake now, while nothing waits on it
   while (true) {
     Job job;
     {
@@ -135,14 +139,14 @@ void AppCatalogue::run(const std::stop_token& stop) {
       if (!wake_worker_.wait(lock, stop, [&] { return !jobs_.empty(); })) return;
       job = std::move(jobs_.front());
       jobs_.pop_front();
-      running_ = true;
+      ++running_;
     }
     CatalogueAnswer answer = job(api);
     std::function<void()> wake;
     {
       std::lock_guard lock(mutex_);
       answers_.push_back(std::move(answer));
-      running_ = false;
+      --running_;
       wake = wake_;
     }
     if (wake) wake();

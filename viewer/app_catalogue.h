@@ -1,6 +1,8 @@
-// The case and slide catalogue from reread-server, fetched on a worker thread: the case list, one case's
+// The case and slide catalogue from reread-server, fetched on worker threads: the case list, one case's
 // slides, a slide's layout for opening it, thumbnails. The frame asks by request and drains finished
-// answers from a queue; it never waits on the network.
+// answers from a queue; it never waits on the network. Requests run in parallel, each worker on its own
+// keep-alive connection, opened when the catalogue starts: at a distant server, opening a slide costs one
+// round trip, not a handshake plus the case list's and the case's before it.
 #pragma once
 
 #include <condition_variable>
@@ -76,7 +78,7 @@ CaseDetail parse_case_detail(const nlohmann::json& c);
 
 class AppCatalogue {
  public:
-  AppCatalogue(std::string base_url, std::string token);
+  AppCatalogue(std::string base_url, std::string token, int workers = 3);
   ~AppCatalogue();
   AppCatalogue(const AppCatalogue&) = delete;
   AppCatalogue& operator=(const AppCatalogue&) = delete;
@@ -101,9 +103,9 @@ class AppCatalogue {
   std::condition_variable_any wake_worker_;
   std::deque<Job> jobs_;
   std::vector<CatalogueAnswer> answers_;
-  bool running_ = false;
+  int running_ = 0;
   std::function<void()> wake_;
-  std::jthread worker_;  // last: stops and joins before the members it uses go
+  std::vector<std::jthread> workers_;  // last: they stop and join before the members they use go
 };
 
 }  // namespace reread::viewer

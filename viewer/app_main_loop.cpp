@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "api_client.h"
 #include "app_catalogue.h"
 #include "app_intents.h"
 #include "app_script.h"
@@ -87,6 +88,7 @@ class ViewerApp {
   Clock::time_point start_ = Clock::now();
   std::unique_ptr<AppWindow> window_;
   std::unique_ptr<GlTileProgram> program_;
+  std::shared_ptr<ConnectionPool> connections_;  // tile connections, shared by the remote views
   std::unique_ptr<AppCatalogue> catalogue_;
   AppState state_;
   std::optional<ScriptPlayer> script_;
@@ -105,7 +107,8 @@ int ViewerApp::run() {
   state_.remote = remote;
   state_.source = remote ? options_.server_url : options_.slide_file;
   state_.ui = options_.screenshot_path.empty();
-  state_.show_sidebar = state_.ui;
+  // A script's views get the whole window (it may still open the sidebar): its timings are the slide's.
+  state_.show_sidebar = state_.ui && options_.script_path.empty();
   state_.display = options_.display;
   if (!options_.script_path.empty()) {
     std::ifstream in(options_.script_path);
@@ -129,6 +132,10 @@ int ViewerApp::run() {
   program_ = std::make_unique<GlTileProgram>();
 
   if (remote) {
+    // Tile connections open while the window comes up and the catalogue asks its first questions.
+    connections_ = std::make_shared<ConnectionPool>(parse_base_url(options_.server_url), std::chrono::seconds(3),
+                                                    std::chrono::seconds(15));
+    connections_->prewarm(options_.connections);
     catalogue_ = std::make_unique<AppCatalogue>(options_.server_url, options_.token);
     catalogue_->on_answer([] { AppWindow::wake(); });
     if (state_.ui) catalogue_->request_cases();
@@ -263,6 +270,8 @@ void ViewerApp::take_catalogue_answers() {
             p.slide_id = a.slide_id;
             p.connections = options_.connections;
             p.decoders = options_.decoders;
+            p.pipeline_depth = options_.pipeline_depth;
+            p.pool = connections_;
             add_view(std::make_unique<SlideView>(a.slide_id, a.label, a.layout, make_http_provider(p), *program_,
                                                  options_.view),
                      a.placement);
@@ -500,7 +509,12 @@ std::optional<Finished> ViewerApp::script_step() {
     }
     case ScriptAction::Kind::pan:
       if (!open) fail("script: \"pan\" before any slide is open");
-      for_targets(state_.focused, [&](SlideView& v) { v.navigation().pan_by(action.step->delta); });
+      // A jump, as a scripted zoom is (an arrow key's pan is animated).
+      for_targets(state_.focused, [&](SlideView& v) {
+        v.navigation().stop();
+        v.camera().pan_screen(action.step->delta);
+        v.navigation().clamp(v.camera());
+      });
       break;
     case ScriptAction::Kind::finished: {
       const std::string text = report();

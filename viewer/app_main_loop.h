@@ -31,6 +31,7 @@ struct AppOptions {
   DisplayAdjustments display;  // initial brightness, contrast, gamma
   ViewOptions view;
   int connections = 6, decoders = 2;  // per remote view
+  int pipeline_depth = 4;             // requests on the wire per connection
   int local_threads = 2;              // per local view
 };
 

@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(16, 65536));
   app.add_option("--connections", o.connections, "parallel HTTP connections per view (default 6)")
       ->check(CLI::Range(1, 64));
+  app.add_option("--pipeline", o.pipeline_depth,
+                 "tile requests each connection keeps on the wire (HTTP/1.1 pipelining, default 4; 1 turns it off)")
+      ->check(CLI::Range(1, 32));
   app.add_option("--decoders", o.decoders, "JPEG decoding threads per view (default 2)")->check(CLI::Range(1, 64));
   app.add_option("--threads", o.local_threads, "rendering threads for a local slide (default 2)")
       ->check(CLI::Range(1, 64));

@@ -2,6 +2,7 @@
 // provider what is wanted now, pick this frame's uploads within budget, and count tiles never drawn.
 #include "streaming_engine.h"
 
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -26,6 +27,11 @@ struct StreamingEngine::Impl {
   std::size_t pending = 0, upload_bytes = 0;
   int target_level = 0;
   bool complete = false;
+  // Motion, for the prefetch: the last camera, when it last moved, and which way.
+  std::optional<Camera> last_camera;
+  std::chrono::steady_clock::time_point last_move{};
+  Vec2 heading;
+  bool prefetching = false;
 };
 
 StreamingEngine::StreamingEngine(PyramidLayout layout, std::unique_ptr<TileProvider> provider, EngineOptions options)
@@ -50,9 +56,28 @@ StreamingEngine::Frame StreamingEngine::update(const Camera& camera, const std::
     if (!m.decoded.contains(id) && !on_gpu(id)) m.undrawn.erase(id);
   }
 
+  // Which way the view goes, and whether it rests: a pan sets the heading, a zoom or a turn clears it.
+  const auto now = m.options.clock();
+  if (!m.last_camera) {
+    m.last_move = now;
+  } else if (const Camera& last = *m.last_camera; last.center.x != camera.center.x ||
+                                                  last.center.y != camera.center.y || last.scale != camera.scale ||
+                                                  last.quarter_turns != camera.quarter_turns ||
+                                                  last.viewport_width != camera.viewport_width ||
+                                                  last.viewport_height != camera.viewport_height) {
+    m.last_move = now;
+    const bool panned = last.scale == camera.scale && last.quarter_turns == camera.quarter_turns;
+    m.heading = panned ? Vec2{camera.center.x - last.center.x, camera.center.y - last.center.y} : Vec2{};
+  }
+  m.last_camera = camera;
+  SchedulerOptions scheduler = m.options.scheduler;
+  scheduler.heading = m.heading;
+  m.prefetching = scheduler.prefetch && m.complete && now - m.last_move >= m.options.prefetch_after_rest;
+  scheduler.prefetch = m.prefetching;
+
   // What to fetch: everything not in memory in either form.
   const Plan wanted = plan_view(
-      camera, layout_, [&](const TileId& t) { return on_gpu(t) || m.decoded.contains(t); }, m.options.scheduler);
+      camera, layout_, [&](const TileId& t) { return on_gpu(t) || m.decoded.contains(t); }, scheduler);
   m.provider->want(wanted.fetch);
 
   // What to upload, within this frame's budget: the coarsest tile first of all (when every target tile is
@@ -81,7 +106,7 @@ StreamingEngine::Frame StreamingEngine::update(const Camera& camera, const std::
   Frame frame;
   frame.plan = plan_view(
       camera, layout_, [&](const TileId& t) { return on_gpu(t) || uploading.count(t) != 0; },
-      SchedulerOptions{false, 0});
+      SchedulerOptions{false, 0, {}});
   frame.plan.fetch = wanted.fetch;
   for (const Impl::Decoded& d : m.uploads) frame.uploads.push_back(d.get());
   m.pending = wanted.fetch.size();
@@ -121,6 +146,7 @@ EngineStats StreamingEngine::stats() const {
   s.uploads_last_frame = m.uploads.size();
   s.upload_bytes_last_frame = m.upload_bytes;
   s.textures_evicted = m.textures_evicted;
+  s.prefetching = m.prefetching;
   return s;
 }
 

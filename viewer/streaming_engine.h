@@ -4,6 +4,7 @@
 // textures and which it evicted.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,9 +17,16 @@ namespace reread::viewer {
 
 struct EngineOptions {
   std::size_t decoded_cache_bytes = 256u << 20;
-  std::size_t uploads_per_frame = 8;  // textures created per frame at most: a frame never stalls
-  std::size_t upload_bytes_per_frame = 4u << 20;
+  // Textures created per frame at most, so a frame never stalls: 24 tiles (~4.7 MB of RGB) take a few ms
+  // even on a software renderer, and a 1920 x 1080 view's ~50 tiles go up in two or three frames.
+  std::size_t uploads_per_frame = 24;
+  std::size_t upload_bytes_per_frame = 6u << 20;
+  // scheduler.prefetch allows the full prefetch (ring and finer level); it starts once the view is complete
+  // and the camera has stood still this long. While it moves, only the tiles ahead of the motion come.
+  std::chrono::milliseconds prefetch_after_rest{250};
   SchedulerOptions scheduler;
+  // The engine's clock (tests drive it with simulated time).
+  std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };
 };
 
 struct EngineStats {
@@ -32,6 +40,7 @@ struct EngineStats {
   ProviderStatus provider;
   std::size_t uploads_last_frame = 0, upload_bytes_last_frame = 0;
   std::uint64_t textures_evicted = 0;  // as the renderer reported them
+  bool prefetching = false;            // the full prefetch is on (the view rests, complete)
 };
 
 class StreamingEngine {

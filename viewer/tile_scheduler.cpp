@@ -219,24 +219,37 @@ Plan plan_view(const Camera& camera, const PyramidLayout& layout, const std::fun
     }
     fetch_nearest(std::move(parents));
   }
-  if (options.prefetch && in_view && !full()) {
-    // One ring of tiles around the view at the target level: the next pan's tiles.
-    const TileRange ring{
-        std::max<std::int64_t>(0, target_range.c0 - 1), std::min(layout.cols(target) - 1, target_range.c1 + 1),
-        std::max<std::int64_t>(0, target_range.r0 - 1), std::min(layout.rows(target) - 1, target_range.r1 + 1)};
-    std::vector<TileId> around;
-    for_each_tile(target, ring, [&](const TileId& t) {
-      const bool inside =
-          t.col >= target_range.c0 && t.col <= target_range.c1 && t.row >= target_range.r0 && t.row <= target_range.r1;
-      if (!inside) around.push_back(t);
-    });
-    fetch_nearest(std::move(around));
-    // Then the view one level finer: the next zoom's tiles.
-    if (target < top && !full()) {
-      std::vector<TileId> finer;
-      for_each_tile(target + 1, tiles_covering(layout, target + 1, view), [&](const TileId& t) { finer.push_back(t); });
-      fetch_nearest(std::move(finer));
-    }
+  if (!in_view || full()) return plan;
+  // One ring of tiles around the view at the target level: the next pan's tiles.
+  const TileRange ring{
+      std::max<std::int64_t>(0, target_range.c0 - 1), std::min(layout.cols(target) - 1, target_range.c1 + 1),
+      std::max<std::int64_t>(0, target_range.r0 - 1), std::min(layout.rows(target) - 1, target_range.r1 + 1)};
+  // Ahead of the motion: the ring's side (or sides, moving diagonally) the heading points to.
+  const double norm = std::hypot(options.heading.x, options.heading.y);
+  const auto leads = [&](double component) { return norm > 0 && std::abs(component) >= 0.3 * norm; };
+  const auto ahead = [&](const TileId& t) {
+    return (leads(options.heading.x) && (options.heading.x > 0 ? t.col > target_range.c1 : t.col < target_range.c0)) ||
+           (leads(options.heading.y) && (options.heading.y > 0 ? t.row > target_range.r1 : t.row < target_range.r0));
+  };
+  std::vector<TileId> leading, around;
+  for_each_tile(target, ring, [&](const TileId& t) {
+    const bool inside =
+        t.col >= target_range.c0 && t.col <= target_range.c1 && t.row >= target_range.r0 && t.row <= target_range.r1;
+    if (inside) return;
+    (ahead(t) ? leading : around).push_back(t);
+  });
+  fetch_nearest(std::move(leading));
+  if (!options.prefetch || full()) return plan;
+  fetch_nearest(std::move(around));
+  // Then the middle of the view one level finer: the next zoom's tiles.
+  if (target < top && !full()) {
+    const Rect seen = camera.visible_rect();
+    const double qw = seen.width() / 4, qh = seen.height() / 4;
+    const Rect middle{camera.center.x - qw, camera.center.y - qh, camera.center.x + qw, camera.center.y + qh};
+    std::vector<TileId> finer;
+    for_each_tile(target + 1, tiles_covering(layout, target + 1, intersect(middle, view)),
+                  [&](const TileId& t) { finer.push_back(t); });
+    fetch_nearest(std::move(finer));
   }
   return plan;
 }

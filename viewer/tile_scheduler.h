@@ -61,14 +61,21 @@ struct Plan {
   std::vector<DrawItem> draw;
   // Tiles to fetch, most wanted first: the coarsest level (a handful of tiles: never a blank screen),
   // then the visible target tiles nearest the centre, then coarser gaps (parents of missing target
-  // tiles), then prefetch (one ring around the view at the target level, then the view one level finer).
+  // tiles), then the ring tiles ahead of the motion, then prefetch (the rest of the ring around the view
+  // at the target level, then the middle of the view one level finer).
   std::vector<TileId> fetch;
   bool complete = false;  // every visible target tile is resident
 };
 
 struct SchedulerOptions {
+  // The full prefetch: the ring around the view at the target level, then the middle of the view one level
+  // finer (what a zoom in about the centre shows). The engine turns it on once the view is complete and
+  // the camera has rested a moment, so tiles a quick succession of moves never shows are not fetched.
   bool prefetch = true;
   std::size_t max_fetch = 256;  // the fetch list is cut here
+  // The direction (level-0 pixels) the view last moved in, zero after a zoom: the ring tiles on that side,
+  // the next ones the motion uncovers, are fetched right after the view, with or without `prefetch`.
+  Vec2 heading;
 };
 
 // `resident`: decoded (or on the GPU) and drawable now. Tiles neither resident nor wanted any more are

@@ -179,6 +179,44 @@ TEST_F(HttpProvider, fetches_tiles_identical_to_the_servers_own) {
   EXPECT_EQ(s.queued + s.in_flight, 0u);
 }
 
+TEST_F(HttpProvider, pipelined_requests_on_pooled_connections_bring_every_tile_and_the_connections_go_back) {
+  const PyramidLayout layout{3000, 2000, 254, 1};
+  const int top = layout.top_level();
+  std::vector<TileId> wanted;
+  for (std::int64_t row = 0; row < layout.rows(top); ++row) {
+    for (std::int64_t col = 0; col < layout.cols(top); ++col) wanted.push_back({top, col, row});
+  }
+  auto pool = std::make_shared<ConnectionPool>(parse_base_url(base_url(*server_)), 3s, 15s);
+  pool->prewarm(2);
+  for (int i = 0; i < 200 && pool->idle() < 2; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(pool->idle(), 2u) << "the pool opens its connections ahead of use";
+
+  HttpProviderOptions o = options(*server_, token_);
+  o.connections = 2;
+  o.pipeline_depth = 8;
+  o.pool = pool;
+  auto provider = make_http_provider(o);
+  EXPECT_EQ(pool->idle(), 0u) << "the provider took the open connections";
+  provider->want(wanted);
+  const auto got = collect(*provider, wanted.size(), 30s);
+  ASSERT_EQ(got.size(), wanted.size()) << "last error: " << provider->status().last_error;
+  for (std::size_t i = 0; i < wanted.size(); i += 17) {  // answers matched to their requests, in order
+    const TileId& t = wanted[i];
+    const auto res =
+        test::http_request(server_->port(), tile_url(slide_id_, t), {{"Authorization", "Bearer " + token_}});
+    ASSERT_EQ(res.status, 200);
+    EXPECT_EQ(got.at(t).encoded_bytes, res.body.size()) << tile_url(slide_id_, t);
+    const RgbImage want =
+        decode_jpeg(std::span(reinterpret_cast<const std::uint8_t*>(res.body.data()), res.body.size()));
+    EXPECT_TRUE(got.at(t).image.pixels == want.pixels) << tile_url(slide_id_, t);
+  }
+  const ProviderStatus s = provider->status();
+  EXPECT_EQ(s.requested, wanted.size()) << "each tile asked once";
+  EXPECT_EQ(s.failed, 0u);
+  provider.reset();
+  EXPECT_EQ(pool->idle(), 2u) << "idle connections go back to the pool for the next view";
+}
+
 TEST_F(HttpProvider, a_refused_token_is_reported_and_retried_while_wanted) {
   auto provider = make_http_provider(options(*server_, "not-a-token"));
   provider->want({{5, 0, 0}, {6, 0, 0}});

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 namespace reread::viewer {
@@ -60,6 +61,7 @@ class SimulatedNetwork final : public TileProvider {
   const std::vector<TileId>& sent() const { return sent_; }
   const std::vector<TileId>& delivered() const { return delivered_; }
   bool idle() const { return queue_.empty() && in_flight_.empty(); }
+  long now_ms() const { return now_; }
 
  private:
   bool busy(const TileId& t) const {
@@ -123,6 +125,8 @@ struct Rig {
   Rig(std::size_t connections, int latency_ms, EngineOptions options = {}) {
     auto provider = std::make_unique<SimulatedNetwork>(kLayout, connections, latency_ms);
     net = provider.get();
+    // The engine's clock is the simulated network's.
+    options.clock = [n = net] { return std::chrono::steady_clock::time_point(std::chrono::milliseconds(n->now_ms())); };
     engine = std::make_unique<StreamingEngine>(kLayout, std::move(provider), options);
   }
   // One frame: update, upload, check the draw list only names textures, draw, then let `ms` pass.
@@ -160,11 +164,14 @@ bool covers_view(const Camera& cam, const Plan& plan) {
 
 TEST(StreamingEngine, tiles_are_requested_and_arrive_in_priority_order) {
   const Camera cam = camera_at({5000, 3000}, 1.0);
-  Rig one(1, 10);
+  // The view's own tiles (the full prefetch, which starts once they are all in, is the scheduler test's).
+  EngineOptions no_prefetch;
+  no_prefetch.scheduler.prefetch = false;
+  Rig one(1, 10, no_prefetch);
   const std::vector<TileId> wish = one.frame(cam, 10).plan.fetch;
-  for (int i = 0; i < 60; ++i) one.frame(cam, 10);
+  for (int i = 0; i < 30; ++i) one.frame(cam, 10);
   const auto& sent = one.net->sent();
-  ASSERT_GE(sent.size(), 40u);
+  ASSERT_GE(sent.size(), 25u);
   EXPECT_EQ(sent.front(), kCoarsest) << "the single-tile level is fetched first of all";
   // Over one connection, requests follow the first wish list (tiles drop out of it as they arrive).
   auto pos = wish.begin();
@@ -285,6 +292,49 @@ TEST(StreamingEngine, counts_tiles_that_arrived_but_were_never_drawn) {
   }
   EXPECT_GE(s.tiles_never_drawn, 2u) << "the two tiles in flight for the old view were wasted";
   EXPECT_GT(s.tiles_drawn_ever, 20u);
+}
+
+TEST(StreamingEngine, a_moving_view_fetches_only_what_is_ahead_and_a_resting_one_prefetches_around) {
+  // At scale 0.5 the target level is 13; 14 is the finer one.
+  const auto ring_and_finer = [](const Camera& cam, const TileId& t) {
+    return t.level == 14 || (t.level == 13 && !kLayout.tile_rect(t).intersects(cam.visible_rect()));
+  };
+  EngineOptions options;
+  options.prefetch_after_rest = std::chrono::milliseconds(200);
+  Rig rig(6, 10, options);
+  Camera cam = camera_at({3000, 3000}, 0.5);
+  // Panning right, a frame every 16 ms: the only tiles asked beyond the view are the column ahead.
+  for (int i = 0; i < 40; ++i) {
+    cam.center.x += 40;
+    const auto f = rig.frame(cam, 16);
+    EXPECT_FALSE(rig.engine->stats().prefetching) << "frame " << i;
+    const Rect v = cam.visible_rect();
+    for (const TileId& t : f.plan.fetch) {
+      if (!ring_and_finer(cam, t)) continue;
+      const Rect r = kLayout.tile_rect(t);
+      EXPECT_EQ(t.level, 13) << "no finer level while moving";
+      EXPECT_GE(r.x0, v.x1) << "a ring tile not ahead of the motion, frame " << i;
+      const double span = kLayout.tile_size * kLayout.downsample(13);
+      EXPECT_TRUE(r.y0 < v.y1 + span && r.y1 > v.y0 - span) << "one column ahead: the view's rows and the corners";
+      EXPECT_LT(r.x0, v.x1 + span) << "one column deep";
+    }
+  }
+  // Resting: once the view is complete and still for 200 ms, the ring all round and the finer level come.
+  bool prefetched_behind = false, prefetched_finer = false;
+  int rested_ms = 0, first_prefetch_ms = -1;
+  for (int i = 0; i < 100; ++i) {
+    const auto f = rig.frame(cam, 10);
+    rested_ms += 10;
+    if (rig.engine->stats().prefetching && first_prefetch_ms < 0) first_prefetch_ms = rested_ms;
+    for (const TileId& t : f.plan.fetch) {
+      if (t.level == 14) prefetched_finer = true;
+      if (t.level == 13 && kLayout.tile_rect(t).x1 <= cam.visible_rect().x0) prefetched_behind = true;
+    }
+  }
+  EXPECT_GE(first_prefetch_ms, 200) << "not before the view rested";
+  EXPECT_LE(first_prefetch_ms, 400);
+  EXPECT_TRUE(prefetched_behind);
+  EXPECT_TRUE(prefetched_finer);
 }
 
 }  // namespace

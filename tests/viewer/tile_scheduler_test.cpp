@@ -244,8 +244,44 @@ TEST(TileScheduler, fetches_coarsest_then_visible_nearest_centre_then_parents_th
   EXPECT_TRUE(std::equal(cut.fetch.begin(), cut.fetch.end(), plan.fetch.begin())) << "the cut keeps the most wanted";
 
   const Plan no_prefetch = plan_view(
-      cam, layout, [](const TileId&) { return false; }, SchedulerOptions{false, 1000});
+      cam, layout, [](const TileId&) { return false; }, SchedulerOptions{false, 1000, {}});
   EXPECT_EQ(no_prefetch.fetch.size(), 1 + count[1] + count[2]);
+}
+
+TEST(TileScheduler, the_ring_ahead_of_the_motion_comes_before_the_rest_and_alone_without_prefetch) {
+  const PyramidLayout layout = layout_10k();
+  const Camera cam = camera_at({5000, 3000}, 0.5);
+  SchedulerOptions options;
+  options.max_fetch = 100000;
+  options.heading = {-30, 5};  // moving left (slightly down: not enough to lead downwards)
+  const auto none = [](const TileId&) { return false; };
+  const Plan plan = plan_view(cam, layout, none, options);
+  const std::set<TileId> visible(plan.visible_target.begin(), plan.visible_target.end());
+  std::int64_t c0 = 1 << 30, c1 = -1, r0 = 1 << 30, r1 = -1;
+  for (const TileId& t : visible) {
+    c0 = std::min(c0, t.col), c1 = std::max(c1, t.col), r0 = std::min(r0, t.row), r1 = std::max(r1, t.row);
+  }
+  const auto ring = [&](const TileId& t) { return t.level == plan.target_level && !visible.count(t); };
+  const auto ahead = [&](const TileId& t) { return ring(t) && t.col == c0 - 1; };
+  std::size_t first_other_ring = plan.fetch.size(), last_ahead = 0, aheads = 0;
+  for (std::size_t i = 0; i < plan.fetch.size(); ++i) {
+    if (ahead(plan.fetch[i])) last_ahead = i, ++aheads;
+    if (ring(plan.fetch[i]) && !ahead(plan.fetch[i])) first_other_ring = std::min(first_other_ring, i);
+  }
+  EXPECT_EQ(aheads, static_cast<std::size_t>(r1 - r0 + 3)) << "the whole column to the left, corners included";
+  EXPECT_LT(last_ahead, first_other_ring) << "ahead of the motion first";
+
+  options.prefetch = false;
+  const Plan moving = plan_view(cam, layout, none, options);
+  std::size_t ring_tiles = 0;
+  for (const TileId& t : moving.fetch) {
+    EXPECT_NE(t.level, plan.target_level + 1) << "no finer level without prefetch";
+    if (ring(t)) {
+      ++ring_tiles;
+      EXPECT_TRUE(ahead(t)) << "only the column ahead without prefetch";
+    }
+  }
+  EXPECT_EQ(ring_tiles, aheads);
 }
 
 TEST(TileScheduler, resident_tiles_are_not_fetched_and_a_full_view_is_complete) {
