@@ -317,6 +317,44 @@ json compare_reports(const json& original, const ConsultReport& consult) {
           {"discrepancy", consult.discrepancy ? json(*consult.discrepancy) : json(nullptr)}};
 }
 
+bool is_valid_client_uid(std::string_view s) {
+  return s.size() >= 16 && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char ch) {
+           return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                  ch == '-';
+         });
+}
+
+std::optional<std::string> client_uid_from_json(const json& j) {
+  if (!j.is_object() || !j.contains("client_uid") || j["client_uid"].is_null()) return std::nullopt;
+  const json& v = j["client_uid"];
+  if (!v.is_string() || !is_valid_client_uid(v.get<std::string>())) {
+    throw RecordError(400, "invalid annotation",
+                      "'client_uid' must be 16 to 64 characters of A-Z, a-z, 0-9, '_' and '-'");
+  }
+  return v.get<std::string>();
+}
+
+void check_client_uid_kept(const std::optional<std::string>& stored, const std::optional<std::string>& sent) {
+  if (sent && sent != stored) {
+    throw RecordError(400, "invalid annotation",
+                      "'client_uid' cannot change: send the annotation's own client_uid or none");
+  }
+}
+
+void check_annotation_replay(const Annotation& stored, bool deleted, std::int64_t case_id,
+                             const std::string& slide_id) {
+  // Another case's annotation is neither shown nor said to be deleted: the client may not see that case.
+  if (stored.case_id != case_id || stored.slide_id != slide_id) {
+    throw RecordError(409, "client_uid conflict",
+                      "'client_uid' is already used by an annotation on another case or slide");
+  }
+  if (deleted) {
+    throw RecordError(410, "deleted",
+                      "annotation " + std::to_string(stored.id) +
+                          ", created with this client_uid, was deleted since; it is not created again");
+  }
+}
+
 json to_json(const AuditEntry& e) {
   return {{"id", e.id},           {"at", e.at},         {"user", e.user.empty() ? json(nullptr) : json(e.user)},
           {"address", e.address}, {"action", e.action}, {"resource", e.resource},

@@ -122,7 +122,24 @@ struct Annotation {
   std::string author;
   std::string created_at, updated_at;
   std::int64_t version = 1;
+  // The client's own key for the annotation, so that a create resent after a crash or a lost answer
+  // finds the annotation it made the first time instead of making another. Fixed at creation.
+  std::optional<std::string> client_uid;
 };
+
+// A client_uid is 16 to 64 characters of A-Z, a-z, 0-9, '_' and '-' (the viewer sends 32 hex digits).
+bool is_valid_client_uid(std::string_view s);
+// The "client_uid" of an annotation's JSON: nullopt when absent or null; RecordError(400) naming
+// client_uid when it is anything but a valid one.
+std::optional<std::string> client_uid_from_json(const nlohmann::json& j);
+// An update keeps the client_uid the annotation was created with: one sent must be that one
+// (RecordError(400) naming client_uid otherwise).
+void check_client_uid_kept(const std::optional<std::string>& stored, const std::optional<std::string>& sent);
+// A create naming the client_uid of an annotation the record holds already (`stored`, `deleted` when
+// it was deleted since) is a replay of the create that made it: nothing is created and the client gets
+// `stored` back. RecordError(409) when `stored` lies on another case or slide than the create names,
+// RecordError(410, "deleted") when it was deleted.
+void check_annotation_replay(const Annotation& stored, bool deleted, std::int64_t case_id, const std::string& slide_id);
 
 struct AuditEntry {
   std::int64_t id = 0;

@@ -211,7 +211,8 @@ HttpResponse RecordRoutes::handle(const HttpRequest& req, const Principal& who, 
                              {"label", current->label},
                              {"comment", current->comment},
                              {"author", current->author},
-                             {"updated_at", current->updated_at}};
+                             {"updated_at", current->updated_at},
+                             {"client_uid", current->client_uid ? json(*current->client_uid) : json(nullptr)}};
           res.body() = body.dump();
           res.prepare_payload();
         }
@@ -240,7 +241,8 @@ json annotation_json(const Annotation& a, const SlideInfo* info) {
             {"author", a.author},
             {"created_at", a.created_at},
             {"updated_at", a.updated_at},
-            {"version", a.version}};
+            {"version", a.version},
+            {"client_uid", a.client_uid ? json(*a.client_uid) : json(nullptr)}};
   json m = {{"length_um", nullptr}, {"area_mm2", nullptr}};
   if (info != nullptr && info->mpp_x && info->mpp_y) {
     const Measurement mm = measure(parse_geojson_geometry(a.geometry), *info->mpp_x, *info->mpp_y);
@@ -255,6 +257,7 @@ json annotation_json(const Annotation& a, const SlideInfo* info) {
 Annotation annotation_from_json(const json& j, const SlideInfo* info) {
   if (!j.is_object()) throw RecordError(400, "invalid annotation", "an annotation must be a JSON object");
   Annotation a;
+  a.client_uid = client_uid_from_json(j);
   if (!j.contains("geometry")) throw RecordError(400, "invalid annotation", "'geometry' is required");
   try {
     const Geometry g = parse_geojson_geometry(j["geometry"]);
@@ -603,9 +606,12 @@ HttpResponse RecordRoutes::dispatch(Call& c) {
         Annotation a = annotation_from_json(parse_body(req), info);
         a.case_id = case_id;
         a.slide_id = slide_id;
-        const Annotation created = store_.create_annotation(a, c.actor);
-        HttpResponse res = ok(req, annotation_json(created, info), http::status::created);
-        res.set(http::field::etag, "\"" + std::to_string(created.version) + "\"");
+        // A create resent with the client_uid of one already made (the viewer's offline queue after a
+        // crash or a lost answer) is 200 with that annotation as it is now, and creates nothing.
+        const AnnotationCreation made = store_.create_annotation(a, c.actor);
+        HttpResponse res =
+            ok(req, annotation_json(made.annotation, info), made.created ? http::status::created : http::status::ok);
+        res.set(http::field::etag, "\"" + std::to_string(made.annotation.version) + "\"");
         return res;
       }
       if (p.size() == 7 && (p[6] == "import" || p[6] == "export")) {
@@ -689,7 +695,9 @@ HttpResponse RecordRoutes::dispatch(Call& c) {
         return ok(req, {{"deleted", id}});
       }
       Annotation a = annotation_from_json(parse_body(req), info);
+      check_client_uid_kept(current->client_uid, a.client_uid);
       a.id = id;
+      a.client_uid = current->client_uid;
       const Annotation updated = store_.update_annotation(a, *version, c.actor);
       HttpResponse res = ok(req, annotation_json(updated, info));
       res.set(http::field::etag, "\"" + std::to_string(updated.version) + "\"");

@@ -135,6 +135,13 @@ CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit
 CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 )sql",
+      // 2: annotations.client_uid, the client's key that makes a resent create find the annotation it
+      // made (the viewer's offline queue); many annotations have none, no two share one.
+      R"sql(
+ALTER TABLE annotations ADD COLUMN client_uid TEXT
+  CHECK (client_uid IS NULL OR (length(client_uid) BETWEEN 16 AND 64 AND client_uid NOT GLOB '*[^A-Za-z0-9_-]*'));
+CREATE UNIQUE INDEX annotations_by_client_uid ON annotations(client_uid);
+)sql",
   };
   return migrations;
 }

@@ -31,6 +31,18 @@ struct AuditQuery {
   int limit = 1000;
 };
 
+// What create_annotation did.
+struct AnnotationCreation {
+  Annotation annotation;  // as stored now
+  bool created = true;    // false: its client_uid named an annotation stored already, and nothing was written
+};
+
+// An annotation as the record keeps it, deleted ones included.
+struct KeptAnnotation {
+  Annotation annotation;
+  bool deleted = false;
+};
+
 class RecordStore {
  public:
   virtual ~RecordStore() = default;
@@ -70,9 +82,15 @@ class RecordStore {
   // Annotations.
   virtual std::vector<Annotation> annotations(std::int64_t case_id, const std::string& slide_id) = 0;
   virtual std::optional<Annotation> annotation(std::int64_t id) = 0;
-  virtual Annotation create_annotation(const Annotation& a, const Actor& actor) = 0;
+  // Creates the annotation, audited, unless a.client_uid names one the record holds already: then, in the
+  // same transaction, creates nothing and returns that one as it is now (created = false) if it lies on
+  // the same case and slide, or throws what check_annotation_replay decides (409 another case or slide,
+  // 410 deleted).
+  virtual AnnotationCreation create_annotation(const Annotation& a, const Actor& actor) = 0;
+  // The annotation created with this client_uid, deleted or not.
+  virtual std::optional<KeptAnnotation> annotation_by_client_uid(const std::string& client_uid) = 0;
   // Replaces the annotation if it is still at `expected_version`; otherwise RecordError 412 (the
-  // current annotation can then be read) or 404.
+  // current annotation can then be read) or 404. The client_uid stays as created.
   virtual Annotation update_annotation(const Annotation& a, std::int64_t expected_version, const Actor& actor) = 0;
   virtual void delete_annotation(std::int64_t id, std::int64_t expected_version, const Actor& actor) = 0;
   // All or nothing.

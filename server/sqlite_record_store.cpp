@@ -141,7 +141,7 @@ ConsultReport load_report(const Database& db, std::int64_t case_id) {
 
 constexpr const char* kAnnotationColumns =
     "a.id, a.case_id, a.slide_id, a.geometry, a.class_name, a.class_color, a.label, a.comment, u.name, "
-    "a.created_at, a.updated_at, a.version";
+    "a.created_at, a.updated_at, a.version, a.client_uid";
 
 Annotation annotation_row(const Statement& s) {
   Annotation a;
@@ -157,6 +157,7 @@ Annotation annotation_row(const Statement& s) {
   a.created_at = s.text(9);
   a.updated_at = s.text(10);
   a.version = s.int64(11);
+  a.client_uid = s.optional_text(12);
   return a;
 }
 
@@ -169,6 +170,15 @@ std::optional<Annotation> load_annotation(const Database& db, std::int64_t id) {
   return annotation_row(s);
 }
 
+std::optional<KeptAnnotation> load_annotation_by_client_uid(const Database& db, const std::string& client_uid) {
+  Statement s = db.prepare(std::string("SELECT ") + kAnnotationColumns +
+                           ", a.deleted_at IS NOT NULL FROM annotations a JOIN users u ON u.id = a.author_id "
+                           "WHERE a.client_uid = ?1");
+  s.bind(1, client_uid);
+  if (!s.step()) return std::nullopt;
+  return KeptAnnotation{annotation_row(s), s.int64(13) != 0};
+}
+
 Annotation insert_annotation(const Database& db, const Annotation& a, const Actor& actor) {
   Statement slide = db.prepare("SELECT 1 FROM case_slides WHERE case_id = ?1 AND slide_id = ?2");
   slide.bind(1, a.case_id).bind(2, a.slide_id);
@@ -176,7 +186,7 @@ Annotation insert_annotation(const Database& db, const Annotation& a, const Acto
   const std::string now = utc_now();
   db.prepare(
         "INSERT INTO annotations (case_id, slide_id, geometry, class_name, class_color, label, comment, author_id, "
-        "created_at, updated_at, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1)")
+        "created_at, updated_at, version, client_uid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10)")
       .bind(1, a.case_id)
       .bind(2, a.slide_id)
       .bind(3, a.geometry.dump())
@@ -186,6 +196,7 @@ Annotation insert_annotation(const Database& db, const Annotation& a, const Acto
       .bind(7, a.comment)
       .bind(8, require_user(db, actor.user, "author"))
       .bind(9, now)
+      .bind(10, a.client_uid)
       .run();
   Annotation out = a;
   out.id = db.last_insert_id();
@@ -672,12 +683,24 @@ std::optional<Annotation> SqliteRecordStore::annotation(std::int64_t id) {
   return load_annotation(l.db(), id);
 }
 
-Annotation SqliteRecordStore::create_annotation(const Annotation& a, const Actor& actor) {
+AnnotationCreation SqliteRecordStore::create_annotation(const Annotation& a, const Actor& actor) {
   Lease l(*this);
+  // BEGIN IMMEDIATE: two sends of one create take turns, and the second finds what the first made.
   Transaction t(l.db());
+  if (a.client_uid) {
+    if (auto kept = load_annotation_by_client_uid(l.db(), *a.client_uid)) {
+      check_annotation_replay(kept->annotation, kept->deleted, a.case_id, a.slide_id);
+      return {std::move(kept->annotation), false};  // nothing written: the transaction rolls back
+    }
+  }
   Annotation out = insert_annotation(l.db(), a, actor);
   t.commit();
-  return out;
+  return {std::move(out), true};
+}
+
+std::optional<KeptAnnotation> SqliteRecordStore::annotation_by_client_uid(const std::string& client_uid) {
+  Lease l(*this);
+  return load_annotation_by_client_uid(l.db(), client_uid);
 }
 
 Annotation SqliteRecordStore::update_annotation(const Annotation& a, std::int64_t expected_version,

@@ -49,7 +49,8 @@ class SqliteRecordStore : public RecordStore {
 
   std::vector<Annotation> annotations(std::int64_t case_id, const std::string& slide_id) override;
   std::optional<Annotation> annotation(std::int64_t id) override;
-  Annotation create_annotation(const Annotation& a, const Actor& actor) override;
+  AnnotationCreation create_annotation(const Annotation& a, const Actor& actor) override;
+  std::optional<KeptAnnotation> annotation_by_client_uid(const std::string& client_uid) override;
   Annotation update_annotation(const Annotation& a, std::int64_t expected_version, const Actor& actor) override;
   void delete_annotation(std::int64_t id, std::int64_t expected_version, const Actor& actor) override;
   std::vector<Annotation> import_annotations(const std::vector<Annotation>& all, const Actor& actor) override;

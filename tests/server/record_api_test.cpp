@@ -9,6 +9,7 @@
 #include <latch>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <regex>
 #include <set>
 #include <thread>
@@ -694,6 +695,249 @@ TEST_F(RecordApi, overdue_lists_cases_past_their_due_date_and_not_signed_out) {
     EXPECT_FALSE(ids.contains(done)) << user << ": a signed-out case is listed";
   }
   EXPECT_TRUE(parsed(call("cons-none", verb::get, "/api/cases/overdue"))["cases"].empty());
+}
+
+// ---- Idempotent annotation creates (client_uid) ---------------------------------------------------------
+
+// The viewer's offline queue resends a create after a crash or a lost answer, with the client_uid it chose.
+class AnnotationClientUid : public RecordApi {
+ protected:
+  // As the viewer makes them: a random 128-bit ID in hex.
+  static std::string new_uid() {
+    static std::mt19937_64 rng{std::random_device{}()};
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                  static_cast<unsigned long long>(rng()));
+    return buf;
+  }
+  static json with_uid(json body, const json& uid) {
+    body["client_uid"] = uid;
+    return body;
+  }
+  static std::size_t audited_creates(std::int64_t annotation_id) {
+    return member(call("admin", verb::get,
+                       "/api/audit?action=create&resource=annotation/" + std::to_string(annotation_id)),
+                  "entries")
+        .size();
+  }
+};
+
+TEST_F(AnnotationClientUid, a_resent_create_answers_200_with_the_stored_annotation_and_creates_nothing) {
+  const std::int64_t c =
+      make_case({{"accession", "UID-1"}, {"slides", {case_slide("case-a-he")}}, {"consultants", {"cons-a"}}});
+  const std::string target = annotations_path(c, "case-a-he");
+  const std::string uid = new_uid();
+  const json body = with_uid(annotation_body(100, "queued offline"), uid);
+
+  const auto first = call("cons-a", verb::post, target, body);
+  const json made = expect_status(first, kCreated, "first send");
+  ASSERT_TRUE(made.is_object() && made.contains("id")) << first.body;
+  const std::int64_t id = made["id"];
+  EXPECT_EQ(made["client_uid"], uid);
+  EXPECT_EQ(made["version"], 1);
+  EXPECT_EQ(first.header("ETag"), quoted_version(1));
+
+  const auto again = call("cons-a", verb::post, target, body);
+  const json replayed = expect_status(again, kOk, "the same create again");
+  EXPECT_EQ(replayed, made) << "the replay is the annotation as stored";
+  EXPECT_EQ(again.header("ETag"), quoted_version(1));
+  const auto listed = annotations(c, "case-a-he");
+  ASSERT_EQ(listed.size(), 1u) << "the resend made a second annotation";
+  EXPECT_EQ(listed[0]["id"], id);
+  EXPECT_EQ(listed[0]["client_uid"], uid);
+  EXPECT_EQ(audited_creates(id), 1u) << "the replay was audited as another create";
+
+  // Rights come first: who may not draw on the case learns nothing from a client_uid.
+  for (const std::string user : {"cons-none", "referrer-a", "board-a"}) {
+    const auto denied = call(user, verb::post, target, body);
+    EXPECT_EQ(denied.status, kDenied) << user << ": " << denied.body;
+    EXPECT_EQ(denied.body.find("queued offline"), std::string::npos) << user << ": " << denied.body;
+  }
+
+  // Edited since: the replay answers the current version, as GET does.
+  const std::string ann = "/api/annotations/" + std::to_string(id);
+  const json edited = expect_status(
+      call("cons-a", verb::put, ann, annotation_body(400, "edited"), {{"If-Match", quoted_version(1)}}), kOk, "edit");
+  EXPECT_EQ(edited["client_uid"], uid) << "a PUT without client_uid keeps it";
+  EXPECT_EQ(edited["version"], 2);
+  const auto after_edit = call("cons-a", verb::post, target, body);
+  const json current = expect_status(after_edit, kOk, "replay after the edit");
+  EXPECT_EQ(current["id"], id);
+  EXPECT_EQ(current["version"], 2);
+  EXPECT_EQ(current["label"], "edited");
+  EXPECT_EQ(current["geometry"], edited["geometry"]);
+  const auto got = call("cons-a", verb::get, ann);
+  EXPECT_EQ(parsed(got), current);
+  EXPECT_EQ(after_edit.header("ETag"), got.header("ETag"));
+  EXPECT_EQ(after_edit.header("ETag"), quoted_version(2));
+  EXPECT_EQ(annotations(c, "case-a-he").size(), 1u);
+  EXPECT_EQ(audited_creates(id), 1u);
+
+  // A PUT may repeat the client_uid, not change it; the 412's `current` carries it.
+  expect_status(call("cons-a", verb::put, ann, with_uid(annotation_body(450, "same uid"), uid),
+                     {{"If-Match", quoted_version(2)}}),
+                kOk, "PUT repeating the client_uid");
+  for (const json& other : {json(new_uid()), json("not valid")}) {
+    const auto changed = call("cons-a", verb::put, ann, with_uid(annotation_body(500, "other uid"), other),
+                              {{"If-Match", quoted_version(3)}});
+    EXPECT_EQ(changed.status, 400) << other << ": " << changed.body;
+    EXPECT_NE(parsed(changed).value("detail", std::string()).find("client_uid"), std::string::npos) << changed.body;
+  }
+  const json stale = expect_status(
+      call("cons-a", verb::put, ann, annotation_body(600, "stale"), {{"If-Match", quoted_version(1)}}), 412, "stale");
+  EXPECT_EQ(stale["current"]["client_uid"], uid) << stale.dump();
+  const json unchanged = parsed(call("cons-a", verb::get, ann));
+  EXPECT_EQ(unchanged["version"], 3);
+  EXPECT_EQ(unchanged["client_uid"], uid);
+
+  // An annotation made without one says so.
+  const json plain = expect_status(call("cons-a", verb::post, target, annotation_body(800)), kCreated, "no uid");
+  EXPECT_TRUE(plain.contains("client_uid") && plain["client_uid"].is_null()) << plain.dump();
+  const json explicit_null =
+      expect_status(call("cons-a", verb::post, target, with_uid(annotation_body(900), nullptr)), kCreated, "null uid");
+  EXPECT_TRUE(explicit_null["client_uid"].is_null()) << explicit_null.dump();
+  EXPECT_EQ(annotations(c, "case-a-he").size(), 3u);
+}
+
+TEST_F(AnnotationClientUid, sends_racing_with_one_client_uid_make_one_annotation) {
+  const std::int64_t c =
+      make_case({{"accession", "UID-RACE"}, {"slides", {case_slide("shared-ihc")}}, {"consultants", {"cons-a"}}});
+  const std::string target = annotations_path(c, "shared-ihc");
+  const json body = with_uid(annotation_body(100), new_uid());
+  constexpr std::size_t kSenders = 6;
+  std::latch start(kSenders);
+  std::array<test::HttpResult, kSenders> results;
+  std::vector<std::thread> senders;
+  for (std::size_t i = 0; i < kSenders; ++i) {
+    senders.emplace_back([&, i] {
+      start.arrive_and_wait();
+      results[i] = call("cons-a", verb::post, target, body);
+    });
+  }
+  for (auto& t : senders) t.join();
+  int created = 0, replayed = 0;
+  std::set<std::int64_t> ids;
+  for (const auto& r : results) {
+    created += r.status == kCreated ? 1 : 0;
+    replayed += r.status == kOk ? 1 : 0;
+    if (r.status / 100 == 2) ids.insert(parsed(r)["id"].get<std::int64_t>());
+    EXPECT_TRUE(r.status == kCreated || r.status == kOk) << r.status << " " << r.body;
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(replayed, static_cast<int>(kSenders) - 1);
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(annotations(c, "shared-ihc").size(), 1u);
+}
+
+TEST_F(AnnotationClientUid, a_client_uid_on_another_slide_or_case_is_409_and_one_deleted_since_is_410) {
+  const std::int64_t c = make_case({{"accession", "UID-2"},
+                                    {"slides", {case_slide("case-a-he"), case_slide("case-b-he")}},
+                                    {"consultants", {"cons-a"}}});
+  const std::int64_t other =
+      make_case({{"accession", "UID-3"}, {"slides", {case_slide("case-a-he")}}, {"consultants", {"cons-a"}}});
+  const std::string uid = new_uid();
+  const json body = with_uid(annotation_body(100), uid);
+  const json made = expect_status(call("cons-a", verb::post, annotations_path(c, "case-a-he"), body), kCreated, "make");
+
+  for (const auto& [where, target] : std::vector<std::pair<std::string, std::string>>{
+           {"another slide of the case", annotations_path(c, "case-b-he")},
+           {"another case, same slide", annotations_path(other, "case-a-he")}}) {
+    const auto r = call("cons-a", verb::post, target, body);
+    EXPECT_EQ(r.status, 409) << where << ": " << r.body;
+    EXPECT_EQ(r.header("Content-Type"), "application/json") << where;
+    const json j = parsed(r);
+    EXPECT_TRUE(j.is_object() && j.contains("error") && j.contains("detail")) << where << ": " << r.body;
+    EXPECT_NE(j.value("detail", std::string()).find("client_uid"), std::string::npos) << where << ": " << r.body;
+  }
+  EXPECT_TRUE(annotations(c, "case-b-he").empty());
+  EXPECT_TRUE(annotations(other, "case-a-he").empty());
+
+  expect_status(call("cons-a", verb::delete_, "/api/annotations/" + std::to_string(made["id"].get<std::int64_t>()),
+                     nullptr, {{"If-Match", quoted_version(1)}}),
+                kOk, "delete");
+  const auto gone = call("cons-a", verb::post, annotations_path(c, "case-a-he"), body);
+  EXPECT_EQ(gone.status, 410) << gone.body;
+  EXPECT_EQ(gone.header("Content-Type"), "application/json");
+  const json j = parsed(gone);
+  EXPECT_EQ(j.value("error", std::string()), "deleted") << gone.body;
+  EXPECT_TRUE(j.contains("detail") && j["detail"].is_string()) << gone.body;
+  EXPECT_TRUE(annotations(c, "case-a-he").empty()) << "the replay brought a deleted annotation back";
+  EXPECT_EQ(call("cons-a", verb::post, annotations_path(c, "case-b-he"), body).status, 409)
+      << "a deleted annotation's client_uid stays taken";
+  EXPECT_EQ(audited_creates(made["id"]), 1u);
+}
+
+TEST_F(AnnotationClientUid, a_malformed_client_uid_is_400_naming_it_and_creates_nothing) {
+  const std::int64_t c =
+      make_case({{"accession", "UID-4"}, {"slides", {case_slide("case-b-he")}}, {"consultants", {"cons-a"}}});
+  const std::string target = annotations_path(c, "case-b-he");
+  const std::vector<json> bad = {json(""),
+                                 json("0123456789abcde"),  // 15
+                                 json(std::string(65, 'a')),
+                                 json("0123456789 abcdef"),
+                                 json("0123456789/abcdef"),
+                                 json("0123456789.abcdef"),
+                                 json("0123456789abcdé"),
+                                 json(12345678901234567),
+                                 json(true),
+                                 json::array({new_uid()}),
+                                 json{{"uid", new_uid()}}};
+  for (const json& uid : bad) {
+    const auto r = call("cons-a", verb::post, target, with_uid(annotation_body(100), uid));
+    EXPECT_EQ(r.status, 400) << uid.dump() << ": " << r.body;
+    const json j = parsed(r);
+    EXPECT_TRUE(j.is_object() && j.contains("error")) << r.body;
+    EXPECT_NE(j.value("detail", std::string()).find("client_uid"), std::string::npos) << uid.dump() << ": " << r.body;
+  }
+  EXPECT_TRUE(annotations(c, "case-b-he").empty());
+  // The edges of what is allowed.
+  for (const std::string& uid : {std::string("0123456789abcdef"), std::string(64, 'Z'), "queue_entry-" + new_uid()}) {
+    const json made =
+        expect_status(call("cons-a", verb::post, target, with_uid(annotation_body(100), uid)), kCreated, uid);
+    EXPECT_EQ(made["client_uid"], uid);
+  }
+}
+
+TEST_F(AnnotationClientUid, a_client_uid_survives_a_server_restart_and_the_replay_after_it_is_200) {
+  test::TempDir data;
+  const std::string admin = test::add_user_with_token(data.path(), "admin", "admin");
+  const std::string writer = test::add_user_with_token(data.path(), "writer", "consultant");
+  const fs::path case_file = data / "case.json";
+  test::write_text_file(case_file, json{{"accession", "UID-RESTART"},
+                                        {"patient_ref", "anon-restart"},
+                                        {"question", "Grade?"},
+                                        {"requested_at", "2024-06-01"},
+                                        {"original_report", {{"diagnosis", "carcinoma"}}},
+                                        {"slides", {{{"name", "case-a-he"}, {"label", "A1"}}}},
+                                        {"consultants", {"writer"}}}
+                                       .dump());
+  const auto imported =
+      test::run_command(std::string(REREAD_SERVER_BIN) + " case import " + test::quote(case_file) + " --data " +
+                        test::quote(data.path()) + " --slides " + test::quote(slides_dir()));
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  const std::vector<std::string> args = {"--listen", "127.0.0.1:0",        "--slides",    slides_dir().string(),
+                                         "--data",   data.path().string(), "--log-level", "error"};
+  auto server = std::make_unique<test::ServerProcess>(args);
+  const json cases = member(call_port(server->port(), writer, verb::get, "/api/cases"), "cases");
+  ASSERT_EQ(cases.size(), 1u);
+  const std::string target = "/api/cases/" + std::to_string(cases[0]["id"].get<std::int64_t>()) + "/slides/" +
+                             slide("case-a-he") + "/annotations";
+  const json body = with_uid(annotation_body(100, "before the crash"), new_uid());
+  const auto first = call_port(server->port(), writer, verb::post, target, body);
+  const json made = expect_status(first, kCreated, "first send");
+
+  // The viewer crashed before it saw the answer, and so did the server.
+  EXPECT_EQ(server->stop(SIGKILL), 128 + SIGKILL);
+  server = std::make_unique<test::ServerProcess>(args);
+  const auto again = call_port(server->port(), writer, verb::post, target, body);
+  EXPECT_EQ(again.status, kOk) << again.body;
+  EXPECT_EQ(parsed(again), made);
+  EXPECT_EQ(again.header("ETag"), first.header("ETag"));
+  const json list = member(call_port(server->port(), admin, verb::get, target), "annotations");
+  ASSERT_EQ(list.size(), 1u) << list.dump();
+  EXPECT_EQ(list[0]["id"], made["id"]);
+  EXPECT_EQ(list[0]["client_uid"], body["client_uid"]);
+  EXPECT_EQ(server->stop(SIGTERM), 0);
 }
 
 // ---- Annotation interchange ---------------------------------------------------------------------------

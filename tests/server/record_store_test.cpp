@@ -265,6 +265,141 @@ TEST_F(RecordStoreFile, backup_is_a_consistent_copy_while_another_thread_writes)
   EXPECT_EQ(scalar(db, "SELECT count(*) FROM cases"), 1);
 }
 
+TEST_F(RecordStoreFile, a_create_with_a_stored_client_uid_is_a_replay_that_writes_nothing) {
+  Annotation a = box(case_id_, "slide-1", 0);
+  a.client_uid = "0123456789abcdef0123456789abcdef";
+  const AnnotationCreation first = store_->create_annotation(a, kConsultant);
+  EXPECT_TRUE(first.created);
+  EXPECT_EQ(first.annotation.client_uid, a.client_uid);
+  const auto creates = [&] { return store_->audit_entries(audit_query(std::nullopt, "create", "annotation/")).size(); };
+  const std::size_t audited = creates();
+
+  Annotation again = box(case_id_, "slide-1", 500);  // a resend need not carry what is stored now
+  again.client_uid = a.client_uid;
+  const AnnotationCreation replay = store_->create_annotation(again, kAdmin);
+  EXPECT_FALSE(replay.created);
+  EXPECT_EQ(replay.annotation.id, first.annotation.id);
+  EXPECT_EQ(replay.annotation.geometry, first.annotation.geometry) << "the replay answers what is stored";
+  EXPECT_EQ(replay.annotation.author, "consultant");
+  EXPECT_EQ(store_->annotations(case_id_, "slide-1").size(), 1u);
+  EXPECT_EQ(creates(), audited) << "a replay is not audited as a create";
+
+  const auto found = store_->annotation_by_client_uid(*a.client_uid);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->annotation.id, first.annotation.id);
+  EXPECT_FALSE(found->deleted);
+  EXPECT_FALSE(store_->annotation_by_client_uid("ffffffffffffffffffffffffffffffff").has_value());
+
+  Annotation elsewhere = box(case_id_, "slide-2", 0);
+  elsewhere.client_uid = a.client_uid;
+  EXPECT_EQ(record_error_status([&] { store_->create_annotation(elsewhere, kConsultant); }, "other slide"), 409);
+  elsewhere.case_id = new_case("S24-0002");
+  elsewhere.slide_id = "slide-1";
+  EXPECT_EQ(record_error_status([&] { store_->create_annotation(elsewhere, kConsultant); }, "other case"), 409);
+  EXPECT_TRUE(store_->annotations(case_id_, "slide-2").empty());
+  EXPECT_TRUE(store_->annotations(elsewhere.case_id, "slide-1").empty());
+
+  store_->delete_annotation(first.annotation.id, 1, kConsultant);
+  EXPECT_EQ(record_error_status([&] { store_->create_annotation(again, kConsultant); }, "deleted"), 410);
+  EXPECT_TRUE(store_->annotations(case_id_, "slide-1").empty()) << "a deleted annotation is not made again";
+  ASSERT_TRUE(store_->annotation_by_client_uid(*a.client_uid).has_value());
+  EXPECT_TRUE(store_->annotation_by_client_uid(*a.client_uid)->deleted);
+  EXPECT_EQ(creates(), audited);
+}
+
+TEST(RecordClientUid, only_16_to_64_letters_digits_underscores_and_dashes_are_a_client_uid) {
+  EXPECT_TRUE(is_valid_client_uid("0123456789abcdef"));
+  EXPECT_TRUE(is_valid_client_uid(std::string(64, 'Z')));
+  EXPECT_TRUE(is_valid_client_uid("queue_entry-0001-ABCDEF"));
+  for (const std::string& bad :
+       {std::string(), std::string("0123456789abcde"), std::string(65, 'a'), std::string("0123456789 abcdef"),
+        std::string("0123456789/abcdef"), std::string("0123456789.abcdef"), std::string("0123456789abcdé"),
+        std::string("0123456789abcdef\n"), std::string("0123456789abc\0def", 17)}) {
+    EXPECT_FALSE(is_valid_client_uid(bad)) << "'" << bad << "'";
+  }
+  EXPECT_EQ(client_uid_from_json(json::object()), std::nullopt);
+  EXPECT_EQ(client_uid_from_json({{"client_uid", nullptr}}), std::nullopt);
+  EXPECT_EQ(client_uid_from_json({{"client_uid", "0123456789abcdef"}}), "0123456789abcdef");
+  for (const json& bad : {json(12345678901234567), json(true), json::array({"0123456789abcdef"}), json("short")}) {
+    try {
+      client_uid_from_json({{"client_uid", bad}});
+      ADD_FAILURE() << bad.dump() << " was accepted";
+    } catch (const RecordError& e) {
+      EXPECT_EQ(e.status(), 400);
+      EXPECT_NE(std::string(e.what()).find("client_uid"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_NO_THROW(check_client_uid_kept("0123456789abcdef", std::nullopt));
+  EXPECT_NO_THROW(check_client_uid_kept("0123456789abcdef", "0123456789abcdef"));
+  EXPECT_NO_THROW(check_client_uid_kept(std::nullopt, std::nullopt));
+  EXPECT_THROW(check_client_uid_kept("0123456789abcdef", "0123456789abcdeF"), RecordError);
+  EXPECT_THROW(check_client_uid_kept(std::nullopt, "0123456789abcdef"), RecordError);
+}
+
+// A record written by the program before client_uid existed: migration 2 adds the column and its unique
+// index in place, keeping every row.
+TEST(RecordStoreMigration, a_version_1_database_gains_annotation_client_uids_in_place) {
+  constexpr std::size_t kBeforeClientUid = 1;  // the schema version the previous release wrote
+  ASSERT_GT(record_migrations().size(), kBeforeClientUid);
+  test::TempDir dir;
+  const std::string path = (dir / "reread.db").string();
+  {
+    const Database db(path);
+    const std::vector<std::string> previous(record_migrations().begin(),
+                                            record_migrations().begin() + kBeforeClientUid);
+    db.migrate(previous);
+    ASSERT_EQ(db.schema_version(), static_cast<int>(kBeforeClientUid));
+    db.exec(
+        "INSERT INTO users (id, name, role, created_at) VALUES (1, 'consultant', 'consultant', '2024-01-01');"
+        "INSERT INTO cases (id, accession, patient_ref, question, requested_at, original_report, created_at) "
+        "  VALUES (1, 'OLD-1', 'anon', 'Grade?', '2024-01-01', '{\"diagnosis\": \"carcinoma\"}', '2024-01-01');"
+        "INSERT INTO case_slides (case_id, slide_id, position) VALUES (1, 'slide-1', 0);"
+        "INSERT INTO annotations (case_id, slide_id, geometry, label, author_id, created_at, updated_at, version) "
+        "  VALUES (1, 'slide-1', '{\"type\": \"Point\", \"coordinates\": [1, 2]}', 'old one', 1, 't', 't', 3);"
+        "INSERT INTO annotations (case_id, slide_id, geometry, label, author_id, created_at, updated_at) "
+        "  VALUES (1, 'slide-1', '{\"type\": \"Point\", \"coordinates\": [3, 4]}', 'old two', 1, 't', 't');");
+  }
+
+  SqliteRecordStore store(path);
+  const Database db(path);
+  EXPECT_EQ(db.schema_version(), static_cast<int>(record_migrations().size()));
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM pragma_table_info('annotations') WHERE name = 'client_uid'"), 1);
+  EXPECT_EQ(scalar(db,
+                   "SELECT \"unique\" FROM pragma_index_list('annotations') "
+                   "WHERE name = 'annotations_by_client_uid'"),
+            1);
+  const auto old = store.annotations(1, "slide-1");
+  ASSERT_EQ(old.size(), 2u) << "the migration kept the annotations";
+  EXPECT_EQ(old[0].label, "old one");
+  EXPECT_EQ(old[0].version, 3);
+  EXPECT_EQ(old[0].geometry, json::parse(R"({"type": "Point", "coordinates": [1, 2]})"));
+  EXPECT_EQ(old[0].client_uid, std::nullopt);
+  EXPECT_EQ(old[1].client_uid, std::nullopt);
+
+  Annotation a = old[0];
+  a.id = 0;
+  a.client_uid = "migrated-db-uid-0001";
+  const AnnotationCreation made = store.create_annotation(a, kConsultant);
+  EXPECT_TRUE(made.created);
+  EXPECT_FALSE(store.create_annotation(a, kConsultant).created);
+  a.client_uid.reset();
+  EXPECT_TRUE(store.create_annotation(a, kConsultant).created) << "many annotations have no client_uid";
+  EXPECT_EQ(store.annotations(1, "slide-1").size(), 4u);
+  EXPECT_EQ(scalar(db, "SELECT count(*) FROM annotations WHERE client_uid IS NULL"), 3);
+
+  // The database itself holds the rules: one annotation per client_uid, and only well-formed ones.
+  const std::string insert =
+      "INSERT INTO annotations (case_id, slide_id, geometry, author_id, created_at, updated_at, client_uid) "
+      "VALUES (1, 'slide-1', '{}', 1, 't', 't', ";
+  for (const std::string& uid :
+       {std::string("'migrated-db-uid-0001'"), std::string("'too-short'"), std::string("'has a space in it..'"),
+        std::string("'has/a/slash/in/it/'"), "'" + std::string(65, 'a') + "'"}) {
+    const DbError e = raw_refusal(db, insert + uid + ")");
+    EXPECT_TRUE(e.constraint()) << uid << ": " << e.what();
+  }
+  EXPECT_NO_THROW(db.exec(insert + "'Ok_to-store-0123'" + ")"));
+}
+
 // ---- Comparison of the original and the revised report (pure) -----------------------------------------
 
 ConsultReport review(const json& fields) {
