@@ -109,11 +109,21 @@ struct HttpConnection::Impl {
   }
 
   void write_request(const std::string& target, const std::string& token) {
-    http::request<http::empty_body> req{http::verb::get, address.prefix + target, 11};
+    write_request(OutgoingRequest{"GET", target, token, {}, {}, {}});
+  }
+
+  void write_request(const OutgoingRequest& r) {
+    const http::verb method = http::string_to_verb(r.method);
+    if (method == http::verb::unknown) throw std::invalid_argument("unknown HTTP method '" + r.method + "'");
+    http::request<http::string_body> req{method, address.prefix + r.target, 11};
     req.set(http::field::host, address.authority());
     req.set(http::field::user_agent, "reread-viewer");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    if (!r.token.empty()) req.set(http::field::authorization, "Bearer " + r.token);
+    for (const auto& [name, value] : r.headers) req.set(name, value);
+    if (!r.body.empty() && !r.content_type.empty()) req.set(http::field::content_type, r.content_type);
+    req.body() = r.body;
     req.keep_alive(true);
+    req.prepare_payload();
     stream->expires_after(request_timeout);
     auto ec =
         run([&](auto done) { http::async_write(*stream, req, [done](beast::error_code e, std::size_t) { done(e); }); });
@@ -135,13 +145,14 @@ struct HttpConnection::Impl {
     HttpReply reply;
     reply.status = static_cast<int>(res.result_int());
     reply.content_type = std::string(res[http::field::content_type]);
+    reply.etag = std::string(res[http::field::etag]);
     reply.body = std::move(res.body());
     if (!res.keep_alive()) close();
     return reply;
   }
 
-  HttpReply exchange(const std::string& target, const std::string& token) {
-    write_request(target, token);
+  HttpReply exchange(const OutgoingRequest& r) {
+    write_request(r);
     return read_response();
   }
 
@@ -168,16 +179,20 @@ HttpConnection::~HttpConnection() {
 }
 
 HttpReply HttpConnection::get(const std::string& target, const std::string& token) {
+  return request(OutgoingRequest{"GET", target, token, {}, {}, {}});
+}
+
+HttpReply HttpConnection::request(const OutgoingRequest& r) {
   const bool reused = impl_->stream.has_value();
   if (!reused) impl_->connect();
   try {
-    return impl_->exchange(target, token);
+    return impl_->exchange(r);
   } catch (const TransportError&) {
     // A keep-alive connection the server closed while idle fails on first use: one fresh try.
     if (!reused || impl_->interrupted.load()) throw;
   }
   impl_->connect();
-  return impl_->exchange(target, token);
+  return impl_->exchange(r);
 }
 
 void HttpConnection::connect() {
@@ -262,6 +277,8 @@ std::size_t ConnectionPool::idle() const {
   return idle_.size();
 }
 
+std::string version_tag(std::int64_t version) { return "\"" + std::to_string(version) + "\""; }
+
 std::string describe_http_error(int status, const std::string& body) {
   std::string error, detail;
   const auto j = nlohmann::json::parse(body, nullptr, false);
@@ -322,6 +339,34 @@ nlohmann::json ApiClient::get(const std::string& path) {
 }
 
 std::string ApiClient::get_bytes(const std::string& path) { return request(path).body; }
+
+HttpReply ApiClient::send(OutgoingRequest r) {
+  r.token = token_;
+  try {
+    std::lock_guard lock(mutex_);
+    return connection_->request(r);
+  } catch (const TransportError& e) {
+    throw ApiError(0, "unreachable", e.what(), r.method + " " + r.target + ": server unreachable: " + e.what());
+  }
+}
+
+HttpReply ApiClient::post_json(const std::string& path, const nlohmann::json& body) {
+  return send({"POST", path, {}, body.dump(), "application/json", {}});
+}
+
+HttpReply ApiClient::put_json(const std::string& path, const nlohmann::json& body, const std::string& if_match) {
+  OutgoingRequest r{"PUT", path, {}, body.dump(), "application/json", {}};
+  if (!if_match.empty()) r.headers.emplace_back("If-Match", if_match);
+  return send(std::move(r));
+}
+
+HttpReply ApiClient::delete_(const std::string& path, const std::string& if_match) {
+  OutgoingRequest r{"DELETE", path, {}, {}, {}, {}};
+  if (!if_match.empty()) r.headers.emplace_back("If-Match", if_match);
+  return send(std::move(r));
+}
+
+void ApiClient::interrupt() { connection_->interrupt(); }
 
 SlideLayout ApiClient::slide_layout(const std::string& slide_id) {
   const std::string path = "/api/slides/" + slide_id;

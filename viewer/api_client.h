@@ -3,12 +3,14 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tile_provider.h"
@@ -29,7 +31,21 @@ struct HttpReply {
   int status = 0;
   std::string content_type;
   std::string body;
+  std::string etag;  // the ETag field as sent (e.g. "\"3\""); empty when none
 };
+
+// A request beyond a plain GET: any method, a body, extra header fields.
+struct OutgoingRequest {
+  std::string method = "GET";  // GET, POST, PUT, DELETE, ...
+  std::string target;          // below the address's prefix
+  std::string token;           // bearer token; none when empty
+  std::string body;
+  std::string content_type;                                  // of the body, sent when not empty
+  std::vector<std::pair<std::string, std::string>> headers;  // more fields, e.g. {"If-Match", "\"3\""}
+};
+
+// The ETag / If-Match form of a record version, as reread-server writes it: 3 -> "\"3\"".
+std::string version_tag(std::int64_t version);
 
 // The transport failed: no connection, the connection lost, or no answer in time. what() says which, and
 // to where.
@@ -51,6 +67,10 @@ class HttpConnection {
   // GETs `target` (below the address's prefix) with a bearer token (none when empty). A reused connection
   // the server closed meanwhile is reopened and the request sent again, once. Throws TransportError.
   HttpReply get(const std::string& target, const std::string& token);
+  // Any request, with the same reopen-and-send-again-once on a reused connection: a write sent again
+  // must be safe to repeat (the record outbox's are: a client_uid on creates, If-Match on the others).
+  // Throws TransportError; std::invalid_argument for a method HTTP does not know.
+  HttpReply request(const OutgoingRequest& request);
   // Pipelining: send() writes a GET without waiting for its answer (connecting first when closed);
   // receive() reads the answer to the oldest request sent and not yet answered. HTTP/1.1 answers come
   // in request order. Both throw TransportError; after one, the requests sent are lost with the
@@ -119,18 +139,28 @@ class ApiClient {
   nlohmann::json get(const std::string& path);
   // GET `path` as bytes (a thumbnail, a label). Throws ApiError.
   std::string get_bytes(const std::string& path);
+  // Writes with a JSON body (and DELETE): the reply whatever its status, so that the caller can act on a
+  // 4xx itself (the record outbox keeps the status and the server's body). `if_match` is sent as the
+  // If-Match field when not empty (see version_tag). Throws ApiError with status 0 ("unreachable") only
+  // when no answer came.
+  HttpReply post_json(const std::string& path, const nlohmann::json& body);
+  HttpReply put_json(const std::string& path, const nlohmann::json& body, const std::string& if_match = {});
+  HttpReply delete_(const std::string& path, const std::string& if_match = {});
   // Opens the connection ahead of the first request; a server not reached now is reported by that request.
   void connect();
+  // From any thread: aborts the request in progress and fails every later one (for shutdown).
+  void interrupt();
   // The slide's DeepZoom pyramid and scale from /api/slides/{id}. Throws ApiError.
   SlideLayout slide_layout(const std::string& slide_id);
   const std::string& base_url() const { return base_url_; }
 
  private:
   HttpReply request(const std::string& path);
+  HttpReply send(OutgoingRequest request);
 
   std::string base_url_, token_;
-  std::mutex mutex_;  // guards connection_: screens may call from more than one thread
-  std::unique_ptr<HttpConnection> connection_;
+  std::mutex mutex_;  // serialises use of *connection_: screens may call from more than one thread
+  const std::unique_ptr<HttpConnection> connection_;  // interrupt() alone reaches it without mutex_
 };
 
 }  // namespace reread::viewer
