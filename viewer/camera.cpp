@@ -65,6 +65,19 @@ void Camera::pan_screen(Vec2 delta) {
   center = {center.x - d.x / scale, center.y - d.y / scale};
 }
 
+std::array<float, 9> slide_to_clip_matrix(const Camera& camera) {
+  // The camera's own transform, sampled at three points, so rotation and axis conventions stay in one place.
+  const Vec2 c = camera.center;
+  const Vec2 s0 = camera.slide_to_screen(c);
+  const Vec2 sx = camera.slide_to_screen({c.x + 1.0, c.y});
+  const Vec2 sy = camera.slide_to_screen({c.x, c.y + 1.0});
+  const double w = camera.viewport_width, h = camera.viewport_height;
+  // Screen -> clip is x' = 2x/w - 1, y' = 1 - 2y/h.
+  return {static_cast<float>(2.0 * (sx.x - s0.x) / w), static_cast<float>(-2.0 * (sx.y - s0.y) / h), 0.0f,
+          static_cast<float>(2.0 * (sy.x - s0.x) / w), static_cast<float>(-2.0 * (sy.y - s0.y) / h), 0.0f,
+          static_cast<float>(2.0 * s0.x / w - 1.0),    static_cast<float>(1.0 - 2.0 * s0.y / h),     1.0f};
+}
+
 Camera Camera::fit(double slide_width, double slide_height, int viewport_width, int viewport_height) {
   Camera c;
   c.viewport_width = viewport_width;

@@ -2,6 +2,7 @@
 // spans, quarter-turn rotation, and the viewport. Pure values and transforms; the app animates them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 
@@ -36,6 +37,10 @@ struct Camera {
   // Whole slide in the viewport with a margin.
   static Camera fit(double slide_width, double slide_height, int viewport_width, int viewport_height);
 };
+
+// The camera as a column-major 3x3 matrix from level-0 pixels relative to its centre to GL clip space
+// (zoom, rotation, y down on screen), for shaders that draw in slide coordinates.
+std::array<float, 9> slide_to_clip_matrix(const Camera& camera);
 
 // Optical magnification shown at `scale`: objective power x scale when the slide says it, else from MPP
 // (10x is 1 um per screen pixel).

@@ -7,5 +7,7 @@ namespace reread {
 
 std::string_view tile_vertex_shader_source();    // shaders/tile.vert
 std::string_view tile_fragment_shader_source();  // shaders/tile.frag
+std::string_view annotation_vertex_shader_source();    // shaders/annotation.vert
+std::string_view annotation_fragment_shader_source();  // shaders/annotation.frag
 
 }  // namespace reread

@@ -3,52 +3,15 @@
 
 #include <array>
 #include <string>
-#include <string_view>
 
+#include "gl_shader_compiler.h"
 #include "gl_shader_sources.h"
 
 namespace reread::viewer {
-namespace {
-
-GlShader compile(GLenum kind, std::string_view source, const char* name) {
-  GlShader shader(glCreateShader(kind));
-  if (!shader) throw GlError(std::string("glCreateShader failed for ") + name);
-  const char* text = source.data();
-  const auto length = static_cast<GLint>(source.size());
-  glShaderSource(shader.get(), 1, &text, &length);
-  glCompileShader(shader.get());
-  GLint ok = GL_FALSE;
-  glGetShaderiv(shader.get(), GL_COMPILE_STATUS, &ok);
-  if (ok != GL_TRUE) {
-    std::array<char, 4096> log{};
-    glGetShaderInfoLog(shader.get(), static_cast<GLsizei>(log.size()), nullptr, log.data());
-    throw GlError(std::string("compiling ") + name + ": " + log.data());
-  }
-  return shader;
-}
-
-GlProgram link(std::string_view vertex_source, std::string_view fragment_source) {
-  const GlShader vertex = compile(GL_VERTEX_SHADER, vertex_source, "shaders/tile.vert");
-  const GlShader fragment = compile(GL_FRAGMENT_SHADER, fragment_source, "shaders/tile.frag");
-  GlProgram program(glCreateProgram());
-  if (!program) throw GlError("glCreateProgram failed");
-  glAttachShader(program.get(), vertex.get());
-  glAttachShader(program.get(), fragment.get());
-  glLinkProgram(program.get());
-  GLint ok = GL_FALSE;
-  glGetProgramiv(program.get(), GL_LINK_STATUS, &ok);
-  if (ok != GL_TRUE) {
-    std::array<char, 4096> log{};
-    glGetProgramInfoLog(program.get(), static_cast<GLsizei>(log.size()), nullptr, log.data());
-    throw GlError(std::string("linking the tile shaders: ") + log.data());
-  }
-  return program;
-}
-
-}  // namespace
 
 GlTileProgram::GlTileProgram()
-    : program_(link(tile_vertex_shader_source(), tile_fragment_shader_source())),
+    : program_(link_gl_program(tile_vertex_shader_source(), "shaders/tile.vert", tile_fragment_shader_source(),
+                               "shaders/tile.frag")),
       vertex_array_(make_gl_vertex_array()),
       vertex_buffer_(make_gl_buffer()) {
   slide_to_clip_ = glGetUniformLocation(program_.get(), "slide_to_clip");
@@ -82,17 +45,8 @@ void GlTileProgram::draw(const std::vector<TileQuad>& quads, const Camera& camer
                          const DisplayAdjustments& adjustments) {
   if (quads.empty() || viewport.width <= 0 || viewport.height <= 0) return;
 
-  // The camera's own transform, sampled at three points, so rotation and axis conventions stay camera.cpp's.
   const Vec2 c = camera.center;
-  const Vec2 s0 = camera.slide_to_screen(c);
-  const Vec2 sx = camera.slide_to_screen({c.x + 1.0, c.y});
-  const Vec2 sy = camera.slide_to_screen({c.x, c.y + 1.0});
-  const double w = camera.viewport_width, h = camera.viewport_height;
-  // Column-major: screen -> clip is x' = 2x/w - 1, y' = 1 - 2y/h.
-  const std::array<float, 9> m = {
-      static_cast<float>(2.0 * (sx.x - s0.x) / w), static_cast<float>(-2.0 * (sx.y - s0.y) / h), 0.0f,
-      static_cast<float>(2.0 * (sy.x - s0.x) / w), static_cast<float>(-2.0 * (sy.y - s0.y) / h), 0.0f,
-      static_cast<float>(2.0 * s0.x / w - 1.0),    static_cast<float>(1.0 - 2.0 * s0.y / h),     1.0f};
+  const std::array<float, 9> m = slide_to_clip_matrix(camera);
 
   vertices_.clear();
   vertices_.reserve(quads.size() * 24);
