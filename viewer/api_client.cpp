@@ -350,8 +350,14 @@ HttpReply ApiClient::send(OutgoingRequest r) {
   }
 }
 
-HttpReply ApiClient::post_json(const std::string& path, const nlohmann::json& body) {
-  return send({"POST", path, {}, body.dump(), "application/json", {}});
+HttpReply ApiClient::post_json(const std::string& path, const nlohmann::json& body, const std::string& if_match) {
+  OutgoingRequest r{"POST", path, {}, body.dump(), "application/json", {}};
+  if (!if_match.empty()) r.headers.emplace_back("If-Match", if_match);
+  return send(std::move(r));
+}
+
+HttpReply ApiClient::post_bytes(const std::string& path, std::string body, const std::string& content_type) {
+  return send({"POST", path, {}, std::move(body), content_type, {}});
 }
 
 HttpReply ApiClient::put_json(const std::string& path, const nlohmann::json& body, const std::string& if_match) {

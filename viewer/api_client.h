@@ -143,7 +143,9 @@ class ApiClient {
   // 4xx itself (the record outbox keeps the status and the server's body). `if_match` is sent as the
   // If-Match field when not empty (see version_tag). Throws ApiError with status 0 ("unreachable") only
   // when no answer came.
-  HttpReply post_json(const std::string& path, const nlohmann::json& body);
+  HttpReply post_json(const std::string& path, const nlohmann::json& body, const std::string& if_match = {});
+  // A file as the body (an annotation import), same contract as post_json.
+  HttpReply post_bytes(const std::string& path, std::string body, const std::string& content_type);
   HttpReply put_json(const std::string& path, const nlohmann::json& body, const std::string& if_match = {});
   HttpReply delete_(const std::string& path, const std::string& if_match = {});
   // Opens the connection ahead of the first request; a server not reached now is reported by that request.

@@ -7,8 +7,11 @@
 #include <string>
 #include <variant>
 
+#include "annotation_tools.h"
 #include "camera.h"
 #include "gl_tile_program.h"
+#include "record_outbox.h"
+#include "report_panel.h"
 
 namespace reread::viewer::intent {
 
@@ -69,6 +72,64 @@ struct ShowSidebar {
   bool on = true;
 };
 
+// --- The pointer over a view: the annotation tools take it first, else it pans and zooms ---
+struct Pointer {
+  enum class Kind { down, move, up, double_click };
+  std::size_t view = 0;
+  Kind kind = Kind::move;
+  Vec2 at;     // screen pixels from the view's top-left
+  Vec2 delta;  // screen pixels moved since the last event (a drag)
+  Modifiers modifiers;
+};
+struct ToolKey {  // Enter, Escape, Delete, Backspace over the focused view
+  std::size_t view = 0;
+  Key key = Key::escape;
+};
+
+// --- Annotations (of the focused view's slide) ---
+struct SetTool {
+  Tool tool = Tool::select;
+};
+struct SetAnnotationClass {  // the class new annotations get
+  std::string name, color;
+};
+struct ShowAnnotationClass {
+  std::string name;
+  bool on = true;
+};
+struct SelectAnnotation {  // from the list: select it and centre the view on it
+  std::string uid;
+};
+struct EditAnnotation {  // label, comment or class of one annotation (one undo step)
+  std::string uid, label, comment, class_name, color;
+};
+struct DeleteAnnotation {
+  std::string uid;
+};
+struct Undo {};
+struct Redo {};
+struct ImportAnnotations {
+  std::string path;
+};
+struct ExportAnnotations {
+  std::string format, path;  // geojson, asap or imagescope
+};
+struct ResolveConflict {
+  RecordItem item;
+  bool keep_mine = true;
+};
+struct DismissRejected {
+  std::uint64_t id = 0;
+};
+
+// --- The consult report ---
+struct ShowReport {
+  bool on = true;
+};
+struct Report {  // what the report panel asked for
+  ReportIntent what;
+};
+
 }  // namespace reread::viewer::intent
 
 namespace reread::viewer {
@@ -76,6 +137,10 @@ namespace reread::viewer {
 using Intent = std::variant<intent::RefreshCases, intent::SelectCase, intent::OpenSlide, intent::CloseView,
                             intent::FocusView, intent::Drag, intent::Release, intent::Zoom, intent::PanBy,
                             intent::SetMagnification, intent::Fit, intent::Rotate, intent::CenterOn, intent::SetDisplay,
-                            intent::SetSync, intent::ShowDebug, intent::ShowSidebar>;
+                            intent::SetSync, intent::ShowDebug, intent::ShowSidebar, intent::Pointer, intent::ToolKey,
+                            intent::SetTool, intent::SetAnnotationClass, intent::ShowAnnotationClass,
+                            intent::SelectAnnotation, intent::EditAnnotation, intent::DeleteAnnotation, intent::Undo,
+                            intent::Redo, intent::ImportAnnotations, intent::ExportAnnotations,
+                            intent::ResolveConflict, intent::DismissRejected, intent::ShowReport, intent::Report>;
 
 }  // namespace reread::viewer

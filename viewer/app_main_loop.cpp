@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <type_traits>
@@ -18,13 +19,16 @@
 
 #include "api_client.h"
 #include "app_catalogue.h"
+#include "app_record.h"
 #include "app_intents.h"
 #include "app_script.h"
 #include "app_state.h"
 #include "app_window.h"
 #include "debug_panel.h"
+#include "gl_annotation_renderer.h"
 #include "gl_capture.h"
 #include "overview_panel.h"
+#include "report_column.h"
 #include "sidebar_panel.h"
 #include "slide_view_panel.h"
 
@@ -70,6 +74,13 @@ class ViewerApp {
   double now() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
   void open_remote_slide(const std::string& slide_id, const std::string& label, bool beside);
+  void apply_pointer(const intent::Pointer& p);
+  void apply_report(const ReportIntent& what);
+  SlideView* focused_view() { return state_.views.empty() ? nullptr : state_.views[state_.focused].get(); }
+  AnnotationDocument* focused_document() {
+    SlideView* v = focused_view();
+    return v != nullptr && v->annotations() != nullptr ? v->annotations()->document : nullptr;
+  }
   void add_view(std::unique_ptr<SlideView> view, ViewPlacement placement);
   void take_catalogue_answers();
   void layout();
@@ -81,6 +92,8 @@ class ViewerApp {
   void retire(const SlideView& view);
   std::optional<Finished> screenshot_step();
   std::optional<Finished> script_step();
+  void script_input(const ScriptStep& step);
+  void script_report(const ScriptStep& step);
   std::string report() const;
   [[noreturn]] void fail(const std::string& message) { throw std::runtime_error(message); }
 
@@ -90,6 +103,9 @@ class ViewerApp {
   std::unique_ptr<GlTileProgram> program_;
   std::shared_ptr<ConnectionPool> connections_;  // tile connections, shared by the remote views
   std::unique_ptr<AppCatalogue> catalogue_;
+  std::unique_ptr<AppRecord> record_;  // remote only
+  std::unique_ptr<GlAnnotationRenderer> annotation_renderer_;
+  std::optional<std::int64_t> report_case_;  // the case whose report was asked for
   AppState state_;
   std::optional<ScriptPlayer> script_;
   bool open_first_slide_of_case_ = false;  // when the selected case arrives
@@ -100,6 +116,12 @@ class ViewerApp {
   std::size_t peak_texture_bytes_ = 0, peak_decoded_bytes_ = 0;
   std::uint64_t blank_frames_ = 0, flicker_samples_ = 0;  // once a view has been sharp
   std::uint64_t retired_arrived_ = 0, retired_drawn_ = 0, retired_never_drawn_ = 0, retired_bytes_ = 0;
+  std::map<int, std::uint64_t> retired_never_by_level_;
+  // Script runs: each frame's CPU time by phase (ms), for the report.
+  struct FramePhases {
+    double panels = 0, plan = 0, upload = 0, draw = 0, check = 0, ui = 0, swap = 0;
+  };
+  std::vector<FramePhases> phases_;
 };
 
 int ViewerApp::run() {
@@ -130,6 +152,7 @@ int ViewerApp::run() {
 
   window_ = std::make_unique<AppWindow>(options_.width, options_.height, "Reread", !headless());
   program_ = std::make_unique<GlTileProgram>();
+  annotation_renderer_ = std::make_unique<GlAnnotationRenderer>();
 
   if (remote) {
     // Tile connections open while the window comes up and the catalogue asks its first questions.
@@ -137,6 +160,10 @@ int ViewerApp::run() {
                                                     std::chrono::seconds(15));
     connections_->prewarm(options_.connections);
     catalogue_ = std::make_unique<AppCatalogue>(options_.server_url, options_.token);
+    record_ = std::make_unique<AppRecord>(
+        options_.server_url, options_.token,
+        outbox_journal_path(options_.state_dir, options_.server_url, options_.token));
+    state_.record = record_.get();
     catalogue_->on_answer([] { AppWindow::wake(); });
     if (state_.ui) catalogue_->request_cases();
     if (options_.case_id) {
@@ -167,6 +194,7 @@ int ViewerApp::run() {
     last_frame_time_ = t;
 
     if (catalogue_) take_catalogue_answers();
+    if (record_) record_->pump(t, catalogue_.get());
     state_.catalogue_busy = catalogue_ && catalogue_->busy();
     layout();
     std::vector<Intent> intents;
@@ -178,12 +206,29 @@ int ViewerApp::run() {
     for (const Intent& i : intents) apply(i);
     layout();
     for (auto& v : state_.views) v->navigation().step(v->camera(), dt);
+    const Clock::time_point render_start = Clock::now();
     render();
+    const Clock::time_point ui_start = Clock::now();
     if (state_.ui) window_->render_ui();
 
     std::optional<Finished> finished = screenshot_step();
     if (!finished) finished = script_step();
+    const Clock::time_point swap_start = Clock::now();
     window_->swap();
+    if (script_ && !state_.views.empty()) {
+      const auto ms = [](Clock::time_point a, Clock::time_point b) {
+        return std::chrono::duration<double, std::milli>(b - a).count();
+      };
+      FramePhases p;
+      p.panels = ms(frame_start, render_start);
+      for (const auto& v : state_.views) {
+        const ViewFrameInfo& f = v->last_frame();
+        p.plan += f.plan_ms, p.upload += f.upload_ms, p.draw += f.draw_ms, p.check += f.check_ms;
+      }
+      p.ui = ms(ui_start, swap_start);
+      p.swap = ms(swap_start, Clock::now());
+      phases_.push_back(p);
+    }
 
     const double frame_ms = std::chrono::duration<double, std::milli>(Clock::now() - frame_start).count();
     state_.frame_ms = frame_ms;
@@ -275,12 +320,36 @@ void ViewerApp::take_catalogue_answers() {
             add_view(std::make_unique<SlideView>(a.slide_id, a.label, a.layout, make_http_provider(p), *program_,
                                                  options_.view),
                      a.placement);
+            // A slide of the open case carries that case's annotations, and the case's report is loaded.
+            if (record_ && state_.selected_case) {
+              const std::int64_t case_id = *state_.selected_case;
+              SlideView& v = *state_.views[state_.focused];
+              v.attach_annotations(case_id, record_->document(case_id, a.slide_id));
+              v.annotations()->tools->set_tool(state_.tool);
+              v.annotations()->tools->set_current_class(state_.annotation_class, state_.annotation_color);
+              catalogue_->request_annotations(case_id, a.slide_id);
+              if (report_case_ != case_id) {
+                report_case_ = case_id;
+                catalogue_->request_report(case_id);
+              }
+            }
           } else if constexpr (std::is_same_v<T, Thumbnail>) {
             if (!a.image.empty()) state_.thumbnails[a.slide_id] = make_thumbnail_texture(a.image);
+          } else if constexpr (std::is_same_v<T, AnnotationsLoaded>) {
+            if (record_) record_->load_annotations(a);
+          } else if constexpr (std::is_same_v<T, ReportLoaded>) {
+            if (record_) record_->load_report(a);
+            if (!a.done.empty()) state_.file_message = "Report " + a.done;
+          } else if constexpr (std::is_same_v<T, FileDone>) {
+            state_.file_message = a.message;
+            if (!a.slide_id.empty()) catalogue_->request_annotations(a.case_id, a.slide_id);
           } else if constexpr (std::is_same_v<T, CatalogueError>) {
             if (a.request == CatalogueError::Request::slide) --slides_opening_;
             state_.catalogue_error = a.operation + ": " + a.message;
-            if (headless() && a.request != CatalogueError::Request::thumbnail) fail(state_.catalogue_error);
+            if (headless() && a.request != CatalogueError::Request::thumbnail &&
+                a.request != CatalogueError::Request::annotations && a.request != CatalogueError::Request::report) {
+              fail(state_.catalogue_error);
+            }
           }
         },
         answer);
@@ -291,10 +360,15 @@ void ViewerApp::layout() {
   const double w = window_->width(), h = window_->height();
   const double sidebar = state_.ui && state_.show_sidebar ? std::min(340.0, std::floor(w * 0.35)) : 0.0;
   state_.sidebar = {0, 0, sidebar, h};
+  // The report column on the right: the original beside the consult report needs room.
+  const bool report = state_.ui && state_.show_report && record_ && record_->draft();
+  const double column = report ? std::min(720.0, std::floor((w - sidebar) * 0.5)) : 0.0;
+  state_.report_column = {w - column, 0, column, h};
+  const double right = w - column;
   const std::size_t n = state_.views.size();
   for (std::size_t i = 0; i < n; ++i) {
-    const double x0 = std::floor(sidebar + (w - sidebar) * static_cast<double>(i) / static_cast<double>(n));
-    const double x1 = std::floor(sidebar + (w - sidebar) * static_cast<double>(i + 1) / static_cast<double>(n));
+    const double x0 = std::floor(sidebar + (right - sidebar) * static_cast<double>(i) / static_cast<double>(n));
+    const double x1 = std::floor(sidebar + (right - sidebar) * static_cast<double>(i + 1) / static_cast<double>(n));
     state_.views[i]->place({x0, 0, x1 - x0, h});
   }
   if (state_.focused >= n) state_.focused = n == 0 ? 0 : n - 1;
@@ -307,6 +381,7 @@ void ViewerApp::draw_panels(std::vector<Intent>& intents) {
     overview_panel(state_, i, intents);
   }
   debug_panel(state_);
+  report_column(state_, intents);
   if (state_.views.empty()) {
     const char* hint = state_.remote ? "Choose a case, then a slide" : "Opening the slide...";
     const ImVec2 size = ImGui::CalcTextSize(hint);
@@ -393,9 +468,147 @@ void ViewerApp::apply(const Intent& intent) {
           state_.show_debug = i.on;
         } else if constexpr (std::is_same_v<T, intent::ShowSidebar>) {
           state_.show_sidebar = i.on;
+        } else if constexpr (std::is_same_v<T, intent::Pointer>) {
+          apply_pointer(i);
+        } else if constexpr (std::is_same_v<T, intent::ToolKey>) {
+          if (i.view < state_.views.size()) {
+            if (auto* a = state_.views[i.view]->annotations()) a->tools->key(i.key);
+          }
+        } else if constexpr (std::is_same_v<T, intent::SetTool>) {
+          state_.tool = i.tool;
+          for (auto& v : state_.views) {
+            if (auto* a = v->annotations()) a->tools->set_tool(i.tool);
+          }
+        } else if constexpr (std::is_same_v<T, intent::SetAnnotationClass>) {
+          state_.annotation_class = i.name;
+          state_.annotation_color = i.color;
+          for (auto& v : state_.views) {
+            if (auto* a = v->annotations()) a->tools->set_current_class(i.name, i.color);
+          }
+        } else if constexpr (std::is_same_v<T, intent::ShowAnnotationClass>) {
+          if (AnnotationDocument* d = focused_document()) d->set_class_visible(i.name, i.on);
+        } else if constexpr (std::is_same_v<T, intent::SelectAnnotation>) {
+          AnnotationDocument* d = focused_document();
+          const ViewerAnnotation* a = d != nullptr ? d->find(i.uid) : nullptr;
+          if (a == nullptr) return;
+          d->select(i.uid);
+          const auto b = annotation::bounds(a->geometry);
+          apply(intent::CenterOn{state_.focused, {(b.min_x + b.max_x) / 2, (b.min_y + b.max_y) / 2}});
+        } else if constexpr (std::is_same_v<T, intent::EditAnnotation>) {
+          AnnotationDocument* d = focused_document();
+          const ViewerAnnotation* a = d != nullptr ? d->find(i.uid) : nullptr;
+          if (a == nullptr) return;
+          ViewerAnnotation changed = *a;
+          changed.label = i.label;
+          changed.comment = i.comment;
+          changed.class_name = i.class_name;
+          changed.color = i.color;
+          d->replace(changed);
+        } else if constexpr (std::is_same_v<T, intent::DeleteAnnotation>) {
+          if (AnnotationDocument* d = focused_document()) d->remove(i.uid);
+        } else if constexpr (std::is_same_v<T, intent::Undo>) {
+          if (AnnotationDocument* d = focused_document()) d->undo();
+        } else if constexpr (std::is_same_v<T, intent::Redo>) {
+          if (AnnotationDocument* d = focused_document()) d->redo();
+        } else if constexpr (std::is_same_v<T, intent::ImportAnnotations>) {
+          SlideView* v = focused_view();
+          if (v != nullptr && v->annotations() != nullptr && catalogue_) {
+            catalogue_->request_import(v->annotations()->case_id, v->slide_id(), i.path);
+          }
+        } else if constexpr (std::is_same_v<T, intent::ExportAnnotations>) {
+          SlideView* v = focused_view();
+          if (v != nullptr && v->annotations() != nullptr && catalogue_) {
+            catalogue_->request_export(v->annotations()->case_id, v->slide_id(), i.format, i.path);
+          }
+        } else if constexpr (std::is_same_v<T, intent::ResolveConflict>) {
+          if (record_) record_->resolve(i.item, i.keep_mine);
+        } else if constexpr (std::is_same_v<T, intent::DismissRejected>) {
+          if (record_) record_->dismiss(i.id);
+        } else if constexpr (std::is_same_v<T, intent::ShowReport>) {
+          state_.show_report = i.on;
+        } else if constexpr (std::is_same_v<T, intent::Report>) {
+          apply_report(i.what);
         }
       },
       intent);
+}
+
+void ViewerApp::apply_pointer(const intent::Pointer& p) {
+  if (p.view >= state_.views.size()) return;
+  SlideView& v = *state_.views[p.view];
+  using Kind = intent::Pointer::Kind;
+  // The annotation tools first (in slide coordinates, with a screen pixel's size for their tolerances).
+  if (SlideView::Annotations* a = v.annotations(); a != nullptr && p.view == state_.focused) {
+    const Vec2 at = v.camera().screen_to_slide(p.at);
+    const double pixel = 1.0 / v.camera().scale;
+    bool taken = false;
+    switch (p.kind) {
+      case Kind::down:
+        taken = a->tools->pointer_down(at, pixel, p.modifiers);
+        break;
+      case Kind::move:
+        taken = a->tools->pointer_move(at, pixel);
+        break;
+      case Kind::up:
+        taken = a->tools->pointer_up(at, pixel);
+        break;
+      case Kind::double_click:
+        taken = a->tools->double_click(at, pixel);
+        break;
+    }
+    if (taken) return;
+  }
+  // Else the pointer moves the slide.
+  const double t = now();
+  switch (p.kind) {
+    case Kind::down:
+      break;
+    case Kind::move:
+      if (p.delta.x != 0 || p.delta.y != 0) {
+        for_targets(p.view, [&](SlideView& s) { s.navigation().drag(s.camera(), p.delta, t); });
+      }
+      break;
+    case Kind::up:
+      for_targets(p.view, [&](SlideView& s) { s.navigation().release(t); });
+      break;
+    case Kind::double_click:
+      for_targets(p.view, [&](SlideView& s) { s.navigation().zoom_about(s.camera(), p.at, 2.0); });
+      break;
+  }
+}
+
+void ViewerApp::apply_report(const ReportIntent& what) {
+  if (!record_ || !record_->draft()) return;
+  ReportDraft& draft = *record_->draft();
+  std::visit(
+      [&](const auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, ReportEdit>) {
+          if (draft.apply(r)) record_->draft_edited(now());
+        } else if constexpr (std::is_same_v<T, report_intent::RecordImpression>) {
+          record_->record_impression();
+        } else if constexpr (std::is_same_v<T, report_intent::Sign>) {
+          if (draft.can_sign()) catalogue_->request_sign(draft.case_id(), draft.version());
+        } else if constexpr (std::is_same_v<T, report_intent::AddAddendum>) {
+          if (!r.text.empty()) catalogue_->request_addendum(draft.case_id(), r.text);
+        } else if constexpr (std::is_same_v<T, report_intent::CentreOnAnnotation>) {
+          for (std::size_t k = 0; k < state_.views.size(); ++k) {
+            const SlideView::Annotations* a = state_.views[k]->annotations();
+            if (a == nullptr) continue;
+            for (const ViewerAnnotation& an : a->document->all()) {
+              if (an.server_id != r.annotation_id) continue;
+              state_.focused = k;
+              apply(intent::SelectAnnotation{an.uid});
+              return;
+            }
+          }
+        } else if constexpr (std::is_same_v<T, report_intent::ExportPdf>) {
+          const std::string name = "report-" + (draft.accession().empty() ? std::to_string(draft.case_id())
+                                                                             : draft.accession()) + ".pdf";
+          catalogue_->request_report_pdf(draft.case_id(), name);
+        }
+      },
+      what);
 }
 
 void ViewerApp::render() {
@@ -409,8 +622,14 @@ void ViewerApp::render() {
   glClear(GL_COLOR_BUFFER_BIT);
   std::size_t textures = 0, decoded = 0;
   bool blank = false;
+  std::vector<OutlineRange> strips;
   for (auto& v : state_.views) {
     v->render(state_.display, fbh, ratio);
+    v->annotation_strips(strips);
+    if (v->annotations() != nullptr) {
+      annotation_renderer_->draw(v->annotations()->outlines, strips, v->camera(),
+                                 to_gl_viewport(v->rect(), fbh, ratio));
+    }
     const ViewFrameInfo& f = v->last_frame();
     textures += v->texture_bytes();
     decoded += f.engine.decoded_bytes;
@@ -440,6 +659,9 @@ void ViewerApp::retire(const SlideView& view) {
   retired_drawn_ += e.tiles_drawn_ever;
   retired_never_drawn_ += e.tiles_never_drawn;
   retired_bytes_ += e.provider.bytes;
+  for (std::size_t level = 0; level < e.arrived_by_level.size(); ++level) {
+    retired_never_by_level_[static_cast<int>(level)] += e.arrived_by_level[level] - e.drawn_by_level[level];
+  }
 }
 
 std::optional<Finished> ViewerApp::screenshot_step() {
@@ -476,6 +698,11 @@ std::optional<Finished> ViewerApp::script_step() {
   const bool sharp = open && std::all_of(state_.views.begin(), state_.views.end(), [](const auto& v) {
                        return v->last_frame().sharp && !v->navigation().moving();
                      });
+  if (record_) {
+    const auto& draft = record_->draft();
+    script_->set_saved(record_->outbox_status().pending == 0 && (!draft || !draft->dirty()) &&
+                       !(catalogue_ && catalogue_->busy()));
+  }
   const ScriptAction action = script_->advance(now(), open, sharp);
   switch (action.kind) {
     case ScriptAction::Kind::none:
@@ -516,6 +743,12 @@ std::optional<Finished> ViewerApp::script_step() {
         v.navigation().clamp(v.camera());
       });
       break;
+    case ScriptAction::Kind::input:
+      script_input(*action.step);
+      break;
+    case ScriptAction::Kind::report:
+      script_report(*action.step);
+      break;
     case ScriptAction::Kind::finished: {
       const std::string text = report();
       if (options_.report_path.empty()) return Finished{0, text};
@@ -528,15 +761,153 @@ std::optional<Finished> ViewerApp::script_step() {
   return std::nullopt;
 }
 
+void ViewerApp::script_input(const ScriptStep& step) {
+  SlideView* v = focused_view();
+  if (v == nullptr) fail("script: \"" + step.name + "\" before any slide is open");
+  const std::size_t i = state_.focused;
+  const auto screen = [&](const nlohmann::json& p) {
+    return v->camera().slide_to_screen({p[0].get<double>(), p[1].get<double>()});
+  };
+  using Kind = intent::Pointer::Kind;
+  const std::string word = step.arg.is_string() ? step.arg.get<std::string>() : std::string();
+  if (step.name == "tool") {
+    static const std::map<std::string, Tool> tools = {
+        {"select", Tool::select},       {"point", Tool::point},     {"ruler", Tool::ruler},
+        {"rectangle", Tool::rectangle}, {"ellipse", Tool::ellipse}, {"polygon", Tool::polygon},
+        {"freehand", Tool::freehand}};
+    apply(intent::SetTool{tools.at(word)});
+  } else if (step.name == "click") {
+    const Vec2 at = screen(step.arg);
+    apply(intent::Pointer{i, Kind::down, at, {}, {}});
+    apply(intent::Pointer{i, Kind::up, at, {}, {}});
+  } else if (step.name == "double_click") {
+    // As the window reports one: press, release, press (the double-click), release.
+    const Vec2 at = screen(step.arg);
+    apply(intent::Pointer{i, Kind::down, at, {}, {}});
+    apply(intent::Pointer{i, Kind::up, at, {}, {}});
+    apply(intent::Pointer{i, Kind::down, at, {}, {}});
+    apply(intent::Pointer{i, Kind::double_click, at, {}, {}});
+    apply(intent::Pointer{i, Kind::up, at, {}, {}});
+  } else if (step.name == "drag") {
+    const Vec2 from = screen(step.arg["from"]), to = screen(step.arg["to"]);
+    apply(intent::Pointer{i, Kind::down, from, {}, {}});
+    Vec2 last = from;
+    constexpr int kMoves = 12;
+    for (int k = 1; k <= kMoves; ++k) {
+      const double f = static_cast<double>(k) / kMoves;
+      const Vec2 at{from.x + (to.x - from.x) * f, from.y + (to.y - from.y) * f};
+      apply(intent::Pointer{i, Kind::move, at, {at.x - last.x, at.y - last.y}, {}});
+      last = at;
+    }
+    apply(intent::Pointer{i, Kind::up, to, {}, {}});
+  } else if (step.name == "key") {
+    if (word == "undo") {
+      apply(intent::Undo{});
+    } else if (word == "redo") {
+      apply(intent::Redo{});
+    } else {
+      static const std::map<std::string, Key> keys = {
+          {"enter", Key::enter}, {"escape", Key::escape}, {"delete", Key::del}, {"backspace", Key::backspace}};
+      apply(intent::ToolKey{i, keys.at(word)});
+    }
+  } else if (step.name == "select" || step.name == "label") {
+    AnnotationDocument* d = focused_document();
+    if (d == nullptr) fail("script: the focused view has no annotations");
+    if (step.name == "select") {
+      for (const ViewerAnnotation& a : d->all()) {
+        if (a.label == word) {
+          apply(intent::SelectAnnotation{a.uid});
+          return;
+        }
+      }
+      fail("script: no annotation labelled \"" + word + "\"");
+    }
+    const ViewerAnnotation* s = d->find(d->selected());
+    if (s == nullptr) fail("script: \"label\" needs a selected annotation");
+    apply(intent::EditAnnotation{s->uid, word, s->comment, s->class_name, s->color});
+  }
+}
+
+void ViewerApp::script_report(const ScriptStep& step) {
+  if (!record_ || !record_->draft()) fail("script: \"report\" before the case's report is loaded");
+  const nlohmann::json& a = step.arg;
+  if (a.is_string()) {
+    if (a == "show") {
+      apply(intent::ShowReport{true});
+    } else if (a == "sign") {
+      if (const Permission p = record_->draft()->can_sign(); !p) fail("script: the report cannot be signed: " + p.reason);
+      apply(intent::Report{report_intent::Sign{}});
+    } else {
+      apply(intent::Report{report_intent::RecordImpression{}});
+    }
+    return;
+  }
+  const std::string what = a.begin().key();
+  const nlohmann::json& v = a.begin().value();
+  if (what == "export_pdf") {  // the panel's Export PDF button, to a chosen file
+    if (!v.is_string()) fail("script: \"export_pdf\" takes a file name");
+    catalogue_->request_report_pdf(record_->draft()->case_id(), v.get<std::string>());
+    return;
+  }
+  const auto text = [&](const char* key) { return v.value(key, std::string()); };
+  ReportEdit edit;
+  if (what == "revise") {
+    edit = report_edit::Revise{text("field"), text("text")};
+  } else if (what == "confirm") {
+    edit = report_edit::Confirm{v.is_string() ? v.get<std::string>() : std::string()};
+  } else if (what == "discrepancy") {
+    const auto d = parse_discrepancy(v.is_string() ? v.get<std::string>() : std::string());
+    if (!d) fail("script: unknown discrepancy " + v.dump());
+    edit = report_edit::ChooseDiscrepancy{*d};
+  } else if (what == "text") {
+    edit = report_edit::SetText{text("key"), text("text")};
+  } else if (what == "impression") {
+    edit = report_edit::SetImpression{text("key"), text("text")};
+  } else if (what == "reference") {
+    const std::string label = v.is_string() ? v.get<std::string>() : std::string();
+    std::optional<std::int64_t> id;
+    for (const auto& view : state_.views) {
+      if (const SlideView::Annotations* an = view->annotations()) {
+        for (const ViewerAnnotation& x : an->document->all()) {
+          if (x.label == label && x.server_id) id = x.server_id;
+        }
+      }
+    }
+    if (!id) fail("script: no stored annotation labelled \"" + label + "\" to refer to");
+    edit = report_edit::InsertReference{*id, "free_text", std::string::npos};
+  } else {
+    fail("script: unknown report step \"" + what + "\"");
+  }
+  if (!record_->draft()->apply(edit)) fail("script: the report refused " + a.dump());
+  record_->draft_edited(now());
+}
+
 std::string ViewerApp::report() const {
   std::uint64_t arrived = retired_arrived_, drawn = retired_drawn_, never = retired_never_drawn_,
                 bytes = retired_bytes_;
+  std::map<int, std::uint64_t> never_by_level = retired_never_by_level_;
   for (const auto& v : state_.views) {
     const EngineStats& e = v->last_frame().engine;
     arrived += e.tiles_arrived;
     drawn += e.tiles_drawn_ever;
     never += e.tiles_never_drawn;
     bytes += e.provider.bytes;
+    for (std::size_t level = 0; level < e.arrived_by_level.size(); ++level) {
+      never_by_level[static_cast<int>(level)] += e.arrived_by_level[level] - e.drawn_by_level[level];
+    }
+  }
+  nlohmann::json never_levels = nlohmann::json::object();
+  for (const auto& [level, count] : never_by_level) {
+    if (count > 0) never_levels[std::to_string(level)] = count;
+  }
+  nlohmann::json phases = nlohmann::json::object();
+  for (const auto& [name, field] : std::vector<std::pair<const char*, double FramePhases::*>>{
+           {"panels", &FramePhases::panels}, {"plan", &FramePhases::plan},     {"upload", &FramePhases::upload},
+           {"draw", &FramePhases::draw},     {"check", &FramePhases::check},   {"ui", &FramePhases::ui},
+           {"swap", &FramePhases::swap}}) {
+    std::vector<double> values;
+    for (const FramePhases& p : phases_) values.push_back(p.*field);
+    phases[name] = {{"p50", percentile(values, 0.5)}, {"p99", percentile(values, 0.99)}};
   }
   nlohmann::json moves = nlohmann::json::array();
   for (const auto& m : script_->moves()) {
@@ -562,7 +933,10 @@ std::string ViewerApp::report() const {
       // points that turned coarser while the camera stood still.
       {"blank_frames", blank_frames_},
       {"flicker_samples", flicker_samples_},
-      {"tiles", {{"fetched", arrived}, {"drawn", drawn}, {"never_shown", never}}},
+      {"tiles", {{"fetched", arrived}, {"drawn", drawn}, {"never_shown", never}, {"never_shown_by_level", never_levels}}},
+      // CPU ms per frame by phase: panels (input, catalogue, ImGui layout), plan (engine), upload (textures),
+      // draw (tile draw calls), check (blank/flicker sampling), ui (ImGui render), swap (the GPU's work).
+      {"frame_phases_ms", phases},
       {"bytes", bytes},
       {"peak_texture_bytes", peak_texture_bytes_},
       {"peak_decoded_bytes", peak_decoded_bytes_},

@@ -33,6 +33,9 @@ struct AppOptions {
   int connections = 6, decoders = 2;  // per remote view
   int pipeline_depth = 4;             // requests on the wire per connection
   int local_threads = 2;              // per local view
+  // Where the outbox journal lives (changes not yet on the server); "" picks $XDG_STATE_HOME/reread or
+  // ~/.local/state/reread.
+  std::string state_dir;
 };
 
 // Runs the viewer until its window closes (interactive) or its headless task ends. Returns the process

@@ -12,6 +12,10 @@ namespace {
   throw std::invalid_argument("script step " + std::to_string(index + 1) + ": " + why);
 }
 
+bool is_point(const nlohmann::json& j) {
+  return j.is_array() && j.size() == 2 && j[0].is_number() && j[1].is_number();
+}
+
 double number(const nlohmann::json& j, const char* key, std::size_t index) {
   const auto it = j.find(key);
   if (it == j.end() || !it->is_number()) bad(index, std::string("\"") + key + "\" must be a number");
@@ -67,13 +71,15 @@ std::vector<ScriptStep> parse_script(const nlohmann::json& script) {
       step.delta = {body.contains("dx") ? number(body, "dx", i) : 0.0,
                     body.contains("dy") ? number(body, "dy", i) : 0.0};
     } else if (key == "wait") {
-      if (body.is_string() && body.get<std::string>() == "sharp") {
+      if (body.is_string() && body.get<std::string>() == "saved") {
+        step.kind = ScriptStep::Kind::wait_saved;
+      } else if (body.is_string() && body.get<std::string>() == "sharp") {
         step.kind = ScriptStep::Kind::wait_sharp;
       } else if (body.is_number() && body.get<double>() >= 0) {
         step.kind = ScriptStep::Kind::wait_ms;
         step.ms = body.get<double>();
       } else {
-        bad(i, "\"wait\" takes \"sharp\" or a number of milliseconds");
+        bad(i, "\"wait\" takes \"sharp\", \"saved\" or a number of milliseconds");
       }
     } else if (key == "sync") {
       if (!body.is_boolean()) bad(i, "\"sync\" takes true or false");
@@ -83,9 +89,35 @@ std::vector<ScriptStep> parse_script(const nlohmann::json& script) {
       if (!body.is_string() || body.get<std::string>().empty()) bad(i, "\"screenshot\" takes a file name");
       step.kind = ScriptStep::Kind::screenshot;
       step.path = body.get<std::string>();
+    } else if (key == "click" || key == "double_click") {
+      step.kind = ScriptStep::Kind::input;
+      if (!is_point(body)) bad(i, "\"" + key + "\" takes [x, y] in level-0 pixels");
+    } else if (key == "drag") {
+      step.kind = ScriptStep::Kind::input;
+      if (!body.is_object() || !is_point(body.value("from", nlohmann::json())) ||
+          !is_point(body.value("to", nlohmann::json()))) {
+        bad(i, "\"drag\" takes {\"from\": [x, y], \"to\": [x, y]} in level-0 pixels");
+      }
+    } else if (key == "tool" || key == "key" || key == "select" || key == "label") {
+      step.kind = ScriptStep::Kind::input;
+      if (!body.is_string()) bad(i, "\"" + key + "\" takes a string");
+      static const std::vector<std::string> tools = {"select", "point", "ruler", "rectangle", "ellipse", "polygon", "freehand"};
+      static const std::vector<std::string> keys = {"enter", "escape", "delete", "backspace", "undo", "redo"};
+      const std::string v = body.get<std::string>();
+      if (key == "tool" && std::find(tools.begin(), tools.end(), v) == tools.end()) bad(i, "unknown tool \"" + v + "\"");
+      if (key == "key" && std::find(keys.begin(), keys.end(), v) == keys.end()) bad(i, "unknown key \"" + v + "\"");
+    } else if (key == "report") {
+      step.kind = ScriptStep::Kind::report;
+      const bool word = body.is_string() && (body == "show" || body == "sign" || body == "record_impression");
+      if (!word && !(body.is_object() && body.size() == 1)) {
+        bad(i, "\"report\" takes \"show\", \"sign\", \"record_impression\" or one edit such as {\"revise\": {...}}");
+      }
     } else {
-      bad(i, "unknown step \"" + key + "\" (open, zoom, pan, wait, sync, screenshot)");
+      bad(i, "unknown step \"" + key + "\" (open, zoom, pan, wait, sync, screenshot, tool, click, double_click, drag, "
+             "key, select, label, report)");
     }
+    step.name = key;
+    step.arg = body;
     steps.push_back(std::move(step));
   }
   return steps;
@@ -112,6 +144,9 @@ ScriptAction ScriptPlayer::advance(double now, bool view_open, bool sharp) {
       case ScriptStep::Kind::wait_sharp:
         done = view_open && sharp;
         break;
+      case ScriptStep::Kind::wait_saved:
+        done = saved_;
+        break;
       case ScriptStep::Kind::wait_ms:
         done = (now - wait_start_) * 1000.0 >= s.ms;
         break;
@@ -119,7 +154,9 @@ ScriptAction ScriptPlayer::advance(double now, bool view_open, bool sharp) {
         done = true;
     }
     if (!done && s.kind != ScriptStep::Kind::wait_ms && now - wait_start_ > sharp_timeout_s_) {
-      throw std::runtime_error("script step " + std::to_string(next_) + ": the view was not sharp after " +
+      throw std::runtime_error("script step " + std::to_string(next_) +
+                               (s.kind == ScriptStep::Kind::wait_saved ? ": the server did not have every change after "
+                                                                       : ": the view was not sharp after ") +
                                std::to_string(static_cast<int>(sharp_timeout_s_)) + " s");
     }
     if (!done) return {};
@@ -142,9 +179,14 @@ ScriptAction ScriptPlayer::advance(double now, bool view_open, bool sharp) {
       return {s.kind == ScriptStep::Kind::zoom ? ScriptAction::Kind::zoom : ScriptAction::Kind::pan, &s};
     case ScriptStep::Kind::wait_sharp:
     case ScriptStep::Kind::wait_ms:
+    case ScriptStep::Kind::wait_saved:
       waiting_ = true;
       wait_start_ = now;
       return {};
+    case ScriptStep::Kind::input:
+      return {ScriptAction::Kind::input, &s};
+    case ScriptStep::Kind::report:
+      return {ScriptAction::Kind::report, &s};
     case ScriptStep::Kind::sync:
       return {ScriptAction::Kind::sync, &s};
     case ScriptStep::Kind::screenshot:

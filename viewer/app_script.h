@@ -1,7 +1,15 @@
 // Script mode: a camera path read from JSON, replayed frame by frame, and the timing report it leaves.
 //   [{"open": {"case": 3, "slide": "abc"}}, {"zoom": {"magnification": 20, "center": [x, y]}},
 //    {"pan": {"dx": 400, "dy": 0}}, {"wait": "sharp"}, {"wait": 250},
-//    {"open": {"slide": "def", "beside": true}}, {"sync": true}, {"screenshot": "window.png"}]
+//    {"open": {"slide": "def", "beside": true}}, {"sync": true}, {"screenshot": "window.png"},
+//    {"tool": "polygon"}, {"click": [x, y]}, {"double_click": [x, y]}, {"drag": {"from": [x, y], "to": [x, y]}},
+//    {"key": "enter"}, {"select": "label"}, {"label": "text"}, {"report": {...}}, {"wait": "saved"}]
+// Input steps (tool, click, double_click, drag, key) go through the same path as the mouse and keyboard
+// (positions in level-0 pixels, turned into screen positions of the focused view); report steps through the
+// report panel's intents: {"report": "show"}, {"report": {"revise": {"field": F, "text": T}}},
+// {"report": {"confirm": F}}, {"report": {"discrepancy": "major"}}, {"report": {"text": {"key": K, "text": T}}},
+// {"report": {"reference": "label"}} (inserts a reference to the annotation with that label into the free
+// text), {"report": {"export_pdf": "file.pdf"}}, {"report": "sign"}. {"wait": "saved"} waits until the server has every change.
 // The player is pure: it is told the time and the focused view's state, and says what to do.
 #pragma once
 
@@ -16,7 +24,7 @@
 namespace reread::viewer {
 
 struct ScriptStep {
-  enum class Kind { open, zoom, pan, wait_sharp, wait_ms, sync, screenshot };
+  enum class Kind { open, zoom, pan, wait_sharp, wait_ms, sync, screenshot, input, report, wait_saved };
   Kind kind = Kind::wait_sharp;
   std::optional<std::int64_t> case_id;  // open
   std::string slide_id;                 // open
@@ -27,6 +35,8 @@ struct ScriptStep {
   std::optional<Vec2> center;           // zoom: level-0 pixels
   Vec2 delta;                           // pan: screen pixels (the picture moves by it)
   double ms = 0;                        // wait_ms
+  std::string name;                     // input: tool, click, double_click, drag, key, select or label
+  nlohmann::json arg;                   // input and report: the step's value as written
 };
 
 // Throws std::invalid_argument naming the step and what is wrong with it.
@@ -34,7 +44,7 @@ std::vector<ScriptStep> parse_script(const nlohmann::json& script);
 
 // What the app should do this frame.
 struct ScriptAction {
-  enum class Kind { none, open, zoom, pan, sync, screenshot, finished };
+  enum class Kind { none, open, zoom, pan, sync, screenshot, input, report, finished };
   Kind kind = Kind::none;
   const ScriptStep* step = nullptr;
 };
@@ -47,6 +57,8 @@ class ScriptPlayer {
   // drew sharp. Returns the next step to carry out (at most one per frame). Throws std::runtime_error when
   // a wait for sharpness times out.
   ScriptAction advance(double now, bool view_open, bool sharp);
+  // Whether the server has every change (for {"wait": "saved"}); set each frame before advance().
+  void set_saved(bool saved) { saved_ = saved; }
   // Each frame's duration (ms), while a view is open.
   void frame(double ms) { frame_ms_.push_back(ms); }
 
@@ -66,6 +78,7 @@ class ScriptPlayer {
   double sharp_timeout_s_;
   std::size_t next_ = 0;
   bool waiting_ = false;  // on the current step (open, wait)
+  bool saved_ = true;
   double wait_start_ = 0;
   std::optional<double> start_, open_started_, first_complete_ms_;
   std::optional<std::size_t> open_move_;  // the move whose sharpness is awaited

@@ -1,6 +1,9 @@
 // A slide view's frame: camera -> engine plan -> texture uploads -> quads on screen.
 #include "app_slide_view.h"
 
+#include <chrono>
+#include <cstdio>
+
 #include <algorithm>
 #include <cmath>
 #include <unordered_set>
@@ -64,12 +67,23 @@ bool SlideView::jump_to(Vec2 center, std::optional<double> magnification) {
 }
 
 void SlideView::render(const DisplayAdjustments& adjustments, int framebuffer_height, double pixel_ratio) {
+  using Clock = std::chrono::steady_clock;
+  const auto ms = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+  };
+  const auto t0 = Clock::now();
   const auto on_gpu = [this](const TileId& id) { return renderer_.on_gpu(id); };
   StreamingEngine::Frame frame = engine_.update(camera_, on_gpu);
+  const auto t1 = Clock::now();
   renderer_.upload(frame, engine_);
+  const auto t2 = Clock::now();
   const std::vector<TileId> drawn =
       renderer_.draw(frame.plan.draw, camera_, to_gl_viewport(rect_, framebuffer_height, pixel_ratio), adjustments);
   engine_.drawn(drawn);
+  const auto t3 = Clock::now();
+  frame_.plan_ms = ms(t0, t1);
+  frame_.upload_ms = ms(t1, t2);
+  frame_.draw_ms = ms(t2, t3);
 
   frame_.target_level = frame.plan.target_level;
   frame_.complete = frame.plan.complete;
@@ -91,6 +105,38 @@ void SlideView::render(const DisplayAdjustments& adjustments, int framebuffer_he
   frame_.coarser = still ? coverage.coarser_than(last_coverage_, frame.plan.target_level) : 0;
   last_coverage_ = std::move(coverage);
   last_camera_ = camera_;
+  frame_.check_ms = ms(t3, Clock::now());
+}
+
+void SlideView::attach_annotations(std::int64_t case_id, AnnotationDocument& document) {
+  annotations_.emplace();
+  annotations_->case_id = case_id;
+  annotations_->document = &document;
+  annotations_->tools = std::make_unique<AnnotationTools>(document);
+}
+
+void SlideView::annotation_strips(std::vector<OutlineRange>& out) {
+  out.clear();
+  if (!annotations_) return;
+  Annotations& a = *annotations_;
+  if (a.outlines_revision != a.document->revision()) {
+    std::vector<OutlineItem> items;
+    items.reserve(a.document->all().size());
+    for (const ViewerAnnotation& v : a.document->all()) items.push_back({v.uid, &v.geometry, parse_annotation_color(v.color)});
+    a.outlines.update(items);
+    a.outlines_revision = a.document->revision();
+  }
+  const int level = AnnotationOutlines::level_for(1.0 / camera_.scale);
+  const AnnotationDocument& doc = *a.document;
+  a.outlines.visible(camera_.visible_rect(), level, [&](const std::string& uid) { return doc.visible(uid); }, out);
+}
+
+std::uint32_t parse_annotation_color(const std::string& color, std::uint8_t alpha) {
+  unsigned value = 0;
+  if (color.size() == 7 && color[0] == '#' && std::sscanf(color.c_str() + 1, "%6x", &value) == 1) {
+    return (static_cast<std::uint32_t>(value) << 8) | alpha;
+  }
+  return 0xffff0000u | alpha;
 }
 
 void SlideView::render_overview(const Camera& camera, const ScreenRect& rect, const DisplayAdjustments& adjustments,

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "annotation_outlines.h"
+#include "annotation_tools.h"
 #include "app_navigation.h"
 #include "app_view_coverage.h"
 #include "gl_slide_renderer.h"
@@ -36,6 +38,9 @@ struct ViewFrameInfo {
   bool blank = false;  // some point of the slide in view had nothing drawn over it
   int coarser = 0;     // points showing a coarser level than the frame before, the camera unmoved (flicker)
   EngineStats engine;
+  // Where the frame's CPU time went (ms): planning and taking arrivals, texture uploads, draw calls, and the
+  // blank/flicker check. The GPU's own work shows in the swap (the app times it).
+  double plan_ms = 0, upload_ms = 0, draw_ms = 0, check_ms = 0;
 };
 
 class SlideView {
@@ -78,6 +83,21 @@ class SlideView {
   // The slide point under the mouse, while it is over the view (set by the app from input).
   std::optional<Vec2> cursor_slide;
 
+  // The annotations of a slide opened from a case: the document (the AppRecord's), the tools that edit it
+  // in this view, and its outlines for the GPU (rebuilt when the document changes).
+  struct Annotations {
+    std::int64_t case_id = 0;
+    AnnotationDocument* document = nullptr;
+    std::unique_ptr<AnnotationTools> tools;
+    AnnotationOutlines outlines;
+    std::uint64_t outlines_revision = ~std::uint64_t{0};
+  };
+  void attach_annotations(std::int64_t case_id, AnnotationDocument& document);
+  Annotations* annotations() { return annotations_ ? &*annotations_ : nullptr; }
+  const Annotations* annotations() const { return annotations_ ? &*annotations_ : nullptr; }
+  // Rebuilds the outlines when the document changed; returns the strips in view for this frame.
+  void annotation_strips(std::vector<OutlineRange>& out);
+
  private:
   std::string slide_id_, label_;
   SlideLayout slide_;
@@ -89,7 +109,11 @@ class SlideView {
   ViewFrameInfo frame_;
   Camera last_camera_;
   ViewCoverage last_coverage_;
+  std::optional<Annotations> annotations_;
 };
+
+// "#rrggbb" as 0xRRGGBBAA with alpha `alpha`; yellow for anything else.
+std::uint32_t parse_annotation_color(const std::string& color, std::uint8_t alpha = 255);
 
 GlViewport to_gl_viewport(const ScreenRect& rect, int framebuffer_height, double pixel_ratio);
 

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "annotation_tools.h"
 #include "app_catalogue.h"
+#include "app_record.h"
 #include "app_slide_view.h"
 #include "gl_objects.h"
 #include "gl_tile_program.h"
@@ -38,6 +40,14 @@ struct AppState {
   std::vector<std::unique_ptr<SlideView>> views;
   std::size_t focused = 0;
   bool sync = false;  // moves in one view move every view
+
+  // The re-read record (remote only): annotation documents, the report draft, the outbox. Owned by the app.
+  AppRecord* record = nullptr;
+  Tool tool = Tool::select;                      // the focused view's annotation tool
+  std::string annotation_class, annotation_color = "#ffff00";  // what new annotations get
+  std::string file_message;                      // the last import, export or PDF written
+  bool show_report = false;                      // the report column
+  ScreenRect report_column;                      // screen pixels; width 0 when hidden
 
   DisplayAdjustments display;
   bool show_sidebar = true, show_debug = false;

@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
                  "tile requests each connection keeps on the wire (HTTP/1.1 pipelining, default 4; 1 turns it off)")
       ->check(CLI::Range(1, 32));
   app.add_option("--decoders", o.decoders, "JPEG decoding threads per view (default 2)")->check(CLI::Range(1, 64));
+  app.add_option("--state-dir", o.state_dir,
+                 "where changes waiting for the server are kept (default $XDG_STATE_HOME/reread or ~/.local/state/reread)");
   app.add_option("--threads", o.local_threads, "rendering threads for a local slide (default 2)")
       ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);

@@ -148,7 +148,7 @@ OutboxEntry entry_from_json(const json& j) {
   }
   if (type == "annotation_update") return AnnotationUpdate{j.at("uid").get<std::string>(), j.at("body")};
   if (type == "annotation_delete") return AnnotationDelete{j.at("uid").get<std::string>()};
-  if (type == "report_draft") return ReportDraft{j.at("case_id").get<std::int64_t>(), j.at("body")};
+  if (type == "report_draft") return ReportSave{j.at("case_id").get<std::int64_t>(), j.at("body")};
   throw std::invalid_argument("unknown entry type '" + type + "'");
 }
 
@@ -229,7 +229,7 @@ RecordItem item_of(const OutboxEntry& entry) {
   return std::visit(
       [](const auto& e) -> RecordItem {
         using T = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<T, ReportDraft>) {
+        if constexpr (std::is_same_v<T, ReportSave>) {
           return RecordItem::report(e.case_id);
         } else {
           return RecordItem::annotation(e.uid);
@@ -497,7 +497,7 @@ std::uint64_t RecordOutbox::enqueue(OutboxEntry entry) {
   std::visit(
       [](auto& e) {
         using T = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<T, ReportDraft>) {
+        if constexpr (std::is_same_v<T, ReportSave>) {
           if (e.case_id <= 0) throw std::invalid_argument("report draft names no case");
         } else {
           if (e.uid.empty()) throw std::invalid_argument("annotation change names no uid");
@@ -529,6 +529,18 @@ std::uint64_t RecordOutbox::enqueue(OutboxEntry entry) {
   {
     std::lock_guard lock(mutex_);
     State& s = *state_;
+    // An annotation deleted (or about to be) and created again, an undo of the delete: the server keeps the
+    // deleted one under its client_uid (a create with it answers 410), so the new one gets a key of its own.
+    if (auto* c = std::get_if<AnnotationCreate>(&entry)) {
+      const auto known = s.annotations.find(c->uid);
+      const bool deleted_before =
+          (known != s.annotations.end() && known->second.deleted) ||
+          std::any_of(s.queue.begin(), s.queue.end(), [&](const State::Queued& q) {
+            const auto* d = std::get_if<AnnotationDelete>(&q.entry);
+            return d != nullptr && d->uid == c->uid;
+          });
+      if (deleted_before) c->body["client_uid"] = new_client_uid();
+    }
     seq = s.next_seq;
     s.record({{"op", "entry"}, {"seq", seq}, {"entry", to_json(entry)}}, true);
   }
@@ -678,10 +690,10 @@ void RecordOutbox::run() {
             a.method = "POST";
             a.path = "/api/cases/" + std::to_string(e.case_id) + "/slides/" + e.slide_id + "/annotations";
             a.body = e.body;  // with its client_uid (enqueue)
-          } else if constexpr (std::is_same_v<T, ReportDraft>) {
+          } else if constexpr (std::is_same_v<T, ReportSave>) {
             // Consecutive drafts of the case go as one.
             for (auto next = std::next(front); next != s.queue.end(); ++next) {
-              const auto* d = std::get_if<ReportDraft>(&next->entry);
+              const auto* d = std::get_if<ReportSave>(&next->entry);
               if (d == nullptr || d->case_id != e.case_id) break;
               e.body = merge_drafts(std::move(e.body), d->body);
               a.seqs.push_back(next->seq);

@@ -48,11 +48,11 @@ struct AnnotationDelete {
 };
 // A consult report draft: a ConsultReportUpdate (only the keys it changes). Consecutive drafts of one case
 // are sent as one.
-struct ReportDraft {
+struct ReportSave {
   std::int64_t case_id = 0;
   nlohmann::json body;
 };
-using OutboxEntry = std::variant<AnnotationCreate, AnnotationUpdate, AnnotationDelete, ReportDraft>;
+using OutboxEntry = std::variant<AnnotationCreate, AnnotationUpdate, AnnotationDelete, ReportSave>;
 
 // What an entry changes: one annotation (by its uid) or one case's consult report.
 struct RecordItem {

@@ -3,6 +3,7 @@
 
 #include <imgui.h>
 
+#include "annotation_panel.h"
 #include "case_list_panel.h"
 #include "case_slides_panel.h"
 #include "display_panel.h"
@@ -27,6 +28,7 @@ void sidebar_panel(const AppState& state, std::vector<Intent>& intents) {
   if (state.remote) {
     if (ImGui::CollapsingHeader("Cases", ImGuiTreeNodeFlags_DefaultOpen)) case_list_panel(state, intents);
     if (ImGui::CollapsingHeader("Slides", ImGuiTreeNodeFlags_DefaultOpen)) case_slides_panel(state, intents);
+    if (ImGui::CollapsingHeader("Annotations", ImGuiTreeNodeFlags_DefaultOpen)) annotation_panel(state, intents);
   }
   if (ImGui::CollapsingHeader("Display", ImGuiTreeNodeFlags_DefaultOpen)) display_panel(state, intents);
   ImGui::Separator();

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "annotation_overlay.h"
+
 namespace reread::viewer {
 namespace {
 
@@ -26,14 +28,24 @@ void handle_input(const AppState& state, std::size_t i, std::vector<Intent>& out
   ImGui::InvisibleButton("surface", ImVec2(static_cast<float>(r.width), static_cast<float>(r.height)),
                          ImGuiButtonFlags_MouseButtonLeft);
   const Vec2 mouse{io.MousePos.x - r.x, io.MousePos.y - r.y};
-  if (ImGui::IsItemActivated()) out.emplace_back(intent::FocusView{i});
-  if (ImGui::IsItemActive() && (io.MouseDelta.x != 0 || io.MouseDelta.y != 0)) {
-    out.emplace_back(intent::Drag{i, {io.MouseDelta.x, io.MouseDelta.y}});
+  const Modifiers modifiers{io.KeyShift, io.KeyCtrl, io.KeyAlt};
+  using Kind = intent::Pointer::Kind;
+  // The pointer goes to the app, which offers it to the annotation tools first; what they leave pans.
+  if (ImGui::IsItemActivated()) {
+    out.emplace_back(intent::FocusView{i});
+    out.emplace_back(intent::Pointer{i, Kind::down, mouse, {}, modifiers});
   }
-  if (ImGui::IsItemDeactivated()) out.emplace_back(intent::Release{i});
+  if (ImGui::IsItemActive() && (io.MouseDelta.x != 0 || io.MouseDelta.y != 0)) {
+    out.emplace_back(intent::Pointer{i, Kind::move, mouse, {io.MouseDelta.x, io.MouseDelta.y}, modifiers});
+  } else if (ImGui::IsItemHovered() && !ImGui::IsItemActive() && (io.MouseDelta.x != 0 || io.MouseDelta.y != 0)) {
+    out.emplace_back(intent::Pointer{i, Kind::move, mouse, {}, modifiers});  // hover: the polygon's rubber band
+  }
+  if (ImGui::IsItemDeactivated()) out.emplace_back(intent::Pointer{i, Kind::up, mouse, {}, modifiers});
   if (ImGui::IsItemHovered()) {
     if (io.MouseWheel != 0) out.emplace_back(intent::Zoom{i, mouse, std::pow(2.0, io.MouseWheel * 0.5)});
-    if (ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) out.emplace_back(intent::Zoom{i, mouse, 2.0});
+    if (ImGui::IsMouseDoubleClicked(ImGuiMouseButton_Left)) {
+      out.emplace_back(intent::Pointer{i, Kind::double_click, mouse, {}, modifiers});
+    }
   }
   // Keys go to the focused view while no text field has them.
   if (i != state.focused || io.WantTextInput || !ImGui::IsWindowFocused()) return;
@@ -46,7 +58,21 @@ void handle_input(const AppState& state, std::size_t i, std::vector<Intent>& out
   if (key_pressed(ImGui::GetKeyIndex(ImGuiKey_DownArrow))) out.emplace_back(intent::PanBy{i, {0, -step}});
   if (key_pressed(GLFW_KEY_EQUAL) || key_pressed(GLFW_KEY_KP_ADD)) out.emplace_back(intent::Zoom{i, middle, 2.0});
   if (key_pressed(GLFW_KEY_MINUS) || key_pressed(GLFW_KEY_KP_SUBTRACT)) out.emplace_back(intent::Zoom{i, middle, 0.5});
-  if (ImGui::IsKeyPressed(GLFW_KEY_R, false)) out.emplace_back(intent::Rotate{i});
+  if (ImGui::IsKeyPressed(GLFW_KEY_R, false) && !io.KeyCtrl) out.emplace_back(intent::Rotate{i});
+  if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Enter), false)) out.emplace_back(intent::ToolKey{i, Key::enter});
+  if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Escape), false)) out.emplace_back(intent::ToolKey{i, Key::escape});
+  if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Delete), false)) out.emplace_back(intent::ToolKey{i, Key::del});
+  if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Backspace), false)) {
+    out.emplace_back(intent::ToolKey{i, Key::backspace});
+  }
+  if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_Z, false)) {
+    if (io.KeyShift) {
+      out.emplace_back(intent::Redo{});
+    } else {
+      out.emplace_back(intent::Undo{});
+    }
+  }
+  if (io.KeyCtrl && ImGui::IsKeyPressed(GLFW_KEY_Y, false)) out.emplace_back(intent::Redo{});
   if (ImGui::IsKeyPressed(GLFW_KEY_F, false) || ImGui::IsKeyPressed(GLFW_KEY_0, false)) {
     out.emplace_back(intent::Fit{i});
   }
@@ -182,6 +208,7 @@ void slide_view_panel(const AppState& state, std::size_t i, std::vector<Intent>&
                                      ImGuiWindowFlags_NoNav;
   ImGui::Begin(window_name("view", i).c_str(), nullptr, flags);
   handle_input(state, i, intents);
+  draw_annotation_overlay(view, ImGui::GetWindowDrawList());
   draw_scale_bar(view);
   if (state.views.size() > 1) {
     ImDrawList* draw = ImGui::GetWindowDrawList();

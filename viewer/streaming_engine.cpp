@@ -24,6 +24,7 @@ struct StreamingEngine::Impl {
   // Arrived tiles not drawn yet, with how many times each arrived.
   std::unordered_map<TileId, std::uint64_t, TileIdHash> undrawn;
   std::uint64_t arrived = 0, drawn_ever = 0, textures_evicted = 0;
+  std::vector<std::uint64_t> arrived_by_level, drawn_by_level;
   std::size_t pending = 0, upload_bytes = 0;
   int target_level = 0;
   bool complete = false;
@@ -35,7 +36,11 @@ struct StreamingEngine::Impl {
 };
 
 StreamingEngine::StreamingEngine(PyramidLayout layout, std::unique_ptr<TileProvider> provider, EngineOptions options)
-    : layout_(layout), impl_(std::make_shared<Impl>(std::move(provider), options)) {}
+    : layout_(layout), impl_(std::make_shared<Impl>(std::move(provider), options)) {
+  const auto levels = static_cast<std::size_t>(layout_.level_count());
+  impl_->arrived_by_level.assign(levels, 0);
+  impl_->drawn_by_level.assign(levels, 0);
+}
 
 StreamingEngine::Frame StreamingEngine::update(const Camera& camera, const std::function<bool(const TileId&)>& on_gpu) {
   Impl& m = *impl_;
@@ -45,6 +50,7 @@ StreamingEngine::Frame StreamingEngine::update(const Camera& camera, const std::
   std::vector<std::pair<TileId, Impl::Decoded>> evicted;
   for (ArrivedTile& tile : m.provider->take_arrived()) {
     ++m.arrived;
+    ++m.arrived_by_level.at(static_cast<std::size_t>(tile.id.level));
     ++m.undrawn[tile.id];
     const TileId id = tile.id;
     const std::size_t bytes = tile.image.pixels.size();
@@ -126,6 +132,7 @@ void StreamingEngine::drawn(const std::vector<TileId>& ids) {
     const auto it = impl_->undrawn.find(id);
     if (it == impl_->undrawn.end()) continue;
     impl_->drawn_ever += it->second;
+    impl_->drawn_by_level.at(static_cast<std::size_t>(id.level)) += it->second;
     impl_->undrawn.erase(it);
   }
 }
@@ -139,6 +146,8 @@ EngineStats StreamingEngine::stats() const {
   s.tiles_arrived = m.arrived;
   s.tiles_drawn_ever = m.drawn_ever;
   s.tiles_never_drawn = m.arrived - m.drawn_ever;
+  s.arrived_by_level = m.arrived_by_level;
+  s.drawn_by_level = m.drawn_by_level;
   s.pending = m.pending;
   s.target_level = m.target_level;
   s.complete = m.complete;

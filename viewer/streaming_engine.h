@@ -34,6 +34,8 @@ struct EngineStats {
   // Wasted fetches: tiles_arrived = tiles_drawn_ever + tiles_never_drawn, the latter being tiles not drawn
   // since they arrived (prefetch not used yet, tiles that left the view while in flight).
   std::uint64_t tiles_arrived = 0, tiles_drawn_ever = 0, tiles_never_drawn = 0;
+  // The same by pyramid level (index = DeepZoom level), to see which requests were wasted.
+  std::vector<std::uint64_t> arrived_by_level, drawn_by_level;
   std::size_t pending = 0;  // wanted but not resident
   int target_level = 0;
   bool complete = false;

@@ -44,6 +44,37 @@ TEST(Script, rejects_malformed_steps_naming_them) {
   EXPECT_NE(message(R"([{"zoom": {"center": [1]}}])").find("center"), std::string::npos);
   EXPECT_NE(message(R"([{"wait": "soon"}])").find("wait"), std::string::npos);
   EXPECT_NE(message(R"([{"open": {}}])").find("names a case"), std::string::npos);
+  EXPECT_NE(message(R"([{"click": [1]}])").find("[x, y]"), std::string::npos);
+  EXPECT_NE(message(R"([{"drag": {"from": [1, 2]}}])").find("\"to\""), std::string::npos);
+  EXPECT_NE(message(R"([{"tool": "lasso"}])").find("unknown tool"), std::string::npos);
+  EXPECT_NE(message(R"([{"key": "f5"}])").find("unknown key"), std::string::npos);
+  EXPECT_NE(message(R"([{"report": "publish"}])").find("report"), std::string::npos);
+}
+
+TEST(Script, input_and_report_steps_are_handed_to_the_app_and_wait_saved_waits_for_the_server) {
+  ScriptPlayer p(parse_script(json::parse(R"([
+    {"tool": "polygon"}, {"click": [10, 20]}, {"drag": {"from": [1, 2], "to": [3, 4]}},
+    {"report": {"confirm": "grade"}}, {"wait": "saved"}, {"report": "sign"}
+  ])")));
+  ScriptAction a = p.advance(0.0, true, true);
+  ASSERT_EQ(a.kind, ScriptAction::Kind::input);
+  EXPECT_EQ(a.step->name, "tool");
+  EXPECT_EQ(a.step->arg, "polygon");
+  a = p.advance(0.1, true, true);
+  ASSERT_EQ(a.kind, ScriptAction::Kind::input);
+  EXPECT_EQ(a.step->name, "click");
+  EXPECT_EQ(a.step->arg, json::parse("[10, 20]"));
+  EXPECT_EQ(p.advance(0.2, true, true).kind, ScriptAction::Kind::input);
+  a = p.advance(0.3, true, true);
+  ASSERT_EQ(a.kind, ScriptAction::Kind::report);
+  EXPECT_EQ(a.step->arg, json::parse(R"({"confirm": "grade"})"));
+  p.set_saved(false);
+  EXPECT_EQ(p.advance(0.4, true, true).kind, ScriptAction::Kind::none) << "changes still on their way";
+  EXPECT_EQ(p.advance(0.5, true, true).kind, ScriptAction::Kind::none);
+  p.set_saved(true);
+  a = p.advance(0.6, true, true);
+  ASSERT_EQ(a.kind, ScriptAction::Kind::report) << "the server has everything: the script goes on";
+  EXPECT_EQ(a.step->arg, "sign");
 }
 
 TEST(Script, times_the_first_view_and_each_move_until_sharp) {

@@ -242,8 +242,8 @@ TEST_F(RecordOutboxTest, changes_made_while_the_server_is_down_are_sent_after_th
     timed(AnnotationDelete{b});
     timed(AnnotationCreate{fresh, c, slide_id_, annotation_body(1200, "new")});
     timed(AnnotationUpdate{fresh, annotation_body(1300, "new, final")});
-    timed(ReportDraft{c, {{"free_text", "Grade 3 on review."}}});
-    timed(ReportDraft{c, {{"fields", {{"grade", {{"verdict", "revised"}, {"value", "G3"}}}}}}});
+    timed(ReportSave{c, {{"free_text", "Grade 3 on review."}}});
+    timed(ReportSave{c, {{"fields", {{"grade", {{"verdict", "revised"}, {"value", "G3"}}}}}}});
     EXPECT_LT(slowest, 50.0) << "enqueue waited on the network (or the disk) for " << slowest << " ms";
 
     const auto until = Clock::now() + 5s;
@@ -405,13 +405,13 @@ TEST_F(RecordOutboxTest, a_version_conflict_shows_both_versions_and_is_resolved_
 
   // A report draft against a colleague's newer draft.
   const std::string report_path = "/api/cases/" + std::to_string(c) + "/report";
-  outbox->enqueue(ReportDraft{c, {{"free_text", "first draft"}}});
+  outbox->enqueue(ReportSave{c, {{"free_text", "first draft"}}});
   ASSERT_TRUE(outbox->drain(20s));
   events_until(*outbox, at_least<Acknowledged>(1));
   EXPECT_EQ(outbox->report_version(c), 1);
   expect_json(call(cons_b_, verb::put, report_path, {{"free_text", "cons-b's text"}}, {{"If-Match", "\"1\""}}), 200,
               "cons-b's draft");
-  outbox->enqueue(ReportDraft{c, {{"free_text", "my second draft"}}});
+  outbox->enqueue(ReportSave{c, {{"free_text", "my second draft"}}});
   events = events_until(*outbox, at_least<Conflict>(1));
   conflicts = only<Conflict>(events);
   ASSERT_EQ(conflicts.size(), 1u) << describe(events);

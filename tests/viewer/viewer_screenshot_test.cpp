@@ -14,6 +14,7 @@
 #include "server/server_process.h"
 #include "synthetic_slide_writer.h"
 #include "test_environment.h"
+#include "viewer/viewer_process.h"
 
 namespace reread {
 namespace {
@@ -24,15 +25,6 @@ using nlohmann::json;
 
 constexpr std::int64_t kWidth = 12000, kHeight = 9000;
 constexpr int kViewW = 1024, kViewH = 768;
-
-bool have_xvfb() { return test::run_command("command -v xvfb-run").exit_code == 0; }
-
-#define REREAD_REQUIRE_XVFB()                                                                            \
-  do {                                                                                                   \
-    if (!have_xvfb())                                                                                    \
-      GTEST_SKIP() << "xvfb-run is not installed (apt-get install xvfb): the viewer needs a display to " \
-                      "render headless";                                                                 \
-  } while (0)
 
 // One server holding one synthetic 40x slide in one case, for the whole suite.
 class ViewerScreenshot : public ::testing::Test {
@@ -70,17 +62,7 @@ class ViewerScreenshot : public ::testing::Test {
   static std::string url() { return "http://127.0.0.1:" + std::to_string(server_->port()); }
   static test::HttpResult get(const std::string& target) { return test::http_request(server_->port(), target); }
 
-  // reread-viewer under its own Xvfb. Display numbers start from one of this process's own, so suites run in
-  // parallel seldom race for one; a lost race (Xvfb fails to start) is retried.
-  static test::CommandResult viewer(const std::string& args) {
-    const std::string command = "xvfb-run -a -n " + std::to_string(100 + ::getpid() % 800) +
-                                " -s '-screen 0 1920x1080x24' " + REREAD_VIEWER_BIN + " " + args;
-    test::CommandResult r = test::run_command(command);
-    for (int retry = 0; retry < 2 && r.output.find("Xvfb failed to start") != std::string::npos; ++retry) {
-      r = test::run_command(command);
-    }
-    return r;
-  }
+  static test::CommandResult viewer(const std::string& args) { return test::run_viewer_headless(args); }
 
   // The server's rendering of the region a kViewW x kViewH view centred on (cx, cy) at `scale` screen
   // pixels per level-0 pixel covers.
