@@ -183,7 +183,7 @@ start_client() {
   case $1 in
     reread)
       timeout -k 10 600 xvfb-run -a -s "-screen 0 ${VIEW}x24" "$VIEWER" --server "$PROXY_URL" --token "$TOKEN" \
-        --size "$VIEW" --texture-mb "$TEXTURE_MB" --script "$WORK/review/reread-script.json" \
+        --size "$VIEW" --texture-mb "$TEXTURE_MB" --state-dir "$2/state" --script "$WORK/review/reread-script.json" \
         --report "$2/reread-report.json" >"$2/reread.log" 2>&1 &
       ;;
     osd)
