@@ -280,9 +280,16 @@ Geometry with_handle_moved(const ViewerAnnotation& a, std::size_t index, Vec2 to
 // --- Commands ---
 
 std::ptrdiff_t AnnotationDocument::index_of(const std::string& uid) const {
-  const auto it =
-      std::find_if(annotations_.begin(), annotations_.end(), [&](const ViewerAnnotation& a) { return a.uid == uid; });
-  return it == annotations_.end() ? -1 : it - annotations_.begin();
+  // A slide may hold tens of thousands of annotations and the renderer asks about each every frame: the
+  // uid -> position index is rebuilt after the order changed, not searched.
+  if (index_stale_) {
+    index_.clear();
+    index_.reserve(annotations_.size());
+    for (std::size_t k = 0; k < annotations_.size(); ++k) index_.emplace(annotations_[k].uid, k);
+    index_stale_ = false;
+  }
+  const auto it = index_.find(uid);
+  return it == index_.end() ? -1 : static_cast<std::ptrdiff_t>(it->second);
 }
 
 const ViewerAnnotation* AnnotationDocument::find(const std::string& uid) const {
@@ -302,6 +309,7 @@ void AnnotationDocument::apply(const std::string& uid, const std::optional<Viewe
   if (!state) {
     if (i < 0) return;
     annotations_.erase(annotations_.begin() + i);
+    index_stale_ = true;
     if (selected_ == uid) selected_.clear();
     changes_.push_back({Change::Kind::deleted, uid});
   } else if (i >= 0) {
@@ -318,6 +326,7 @@ void AnnotationDocument::apply(const std::string& uid, const std::optional<Viewe
     a.version = 0;
     const std::size_t at = std::min(index, annotations_.size());
     annotations_.insert(annotations_.begin() + static_cast<std::ptrdiff_t>(at), std::move(a));
+    index_stale_ = true;
     changes_.push_back({Change::Kind::created, uid});
   }
   changed();
@@ -455,6 +464,7 @@ void AnnotationDocument::replace_from_server(const ViewerAnnotation& a) {
     annotations_[static_cast<std::size_t>(i)] = a;
   } else {
     annotations_.push_back(a);
+    index_stale_ = true;
   }
   changed();
 }

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "annotation_geometry.h"
@@ -177,6 +178,8 @@ class AnnotationDocument {
   void changed() { ++revision_; }
 
   std::vector<ViewerAnnotation> annotations_;
+  mutable std::unordered_map<std::string, std::size_t> index_;  // uid -> position in annotations_
+  mutable bool index_stale_ = true;
   std::deque<Step> undo_, redo_;
   std::vector<Change> changes_;
   std::string selected_;

@@ -159,11 +159,24 @@ void annotation_panel(const AppState& state, std::vector<Intent>& intents) {
     ImGui::PopID();
   }
 
-  const auto mpp = view->slide().mpp();
-  const auto rows = doc.rows(view->slide().mpp_x.value_or(mpp.value_or(0)), view->slide().mpp_y.value_or(mpp.value_or(0)));
+  // Measuring every annotation is done once per change of the document, not every frame, and only the rows
+  // in sight are laid out: a slide may hold ten thousand.
+  static const AnnotationDocument* rows_of = nullptr;
+  static std::uint64_t rows_revision = 0;
+  static std::vector<AnnotationRow> rows;
+  if (rows_of != &doc || rows_revision != doc.revision()) {
+    const auto mpp = view->slide().mpp();
+    rows = doc.rows(view->slide().mpp_x.value_or(mpp.value_or(0)), view->slide().mpp_y.value_or(mpp.value_or(0)));
+    rows_of = &doc;
+    rows_revision = doc.revision();
+  }
   ImGui::Text("%zu annotations", rows.size());
   if (ImGui::BeginChild("##annotation-list", ImVec2(0, 180), true)) {
-    for (const AnnotationRow& row : rows) {
+    ImGuiListClipper clipper;
+    clipper.Begin(static_cast<int>(rows.size()));
+    while (clipper.Step()) {
+    for (int r = clipper.DisplayStart; r < clipper.DisplayEnd; ++r) {
+      const AnnotationRow& row = rows[static_cast<std::size_t>(r)];
       ImGui::PushID(row.uid.c_str());
       swatch(row.color);
       ImGui::SameLine();
@@ -174,6 +187,7 @@ void annotation_panel(const AppState& state, std::vector<Intent>& intents) {
       if (ImGui::Selectable(name.c_str(), row.uid == doc.selected())) intents.emplace_back(intent::SelectAnnotation{row.uid});
       if (!row.visible) ImGui::EndDisabled();
       ImGui::PopID();
+    }
     }
   }
   ImGui::EndChild();

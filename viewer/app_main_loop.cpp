@@ -119,9 +119,10 @@ class ViewerApp {
   std::map<int, std::uint64_t> retired_never_by_level_;
   // Script runs: each frame's CPU time by phase (ms), for the report.
   struct FramePhases {
-    double panels = 0, plan = 0, upload = 0, draw = 0, check = 0, ui = 0, swap = 0;
+    double panels = 0, plan = 0, upload = 0, draw = 0, check = 0, annotations = 0, ui = 0, swap = 0;
   };
   std::vector<FramePhases> phases_;
+  double annotations_ms_ = 0;  // this frame's outlines: level-of-detail picking and draw calls
 };
 
 int ViewerApp::run() {
@@ -225,6 +226,7 @@ int ViewerApp::run() {
         const ViewFrameInfo& f = v->last_frame();
         p.plan += f.plan_ms, p.upload += f.upload_ms, p.draw += f.draw_ms, p.check += f.check_ms;
       }
+      p.annotations = annotations_ms_;
       p.ui = ms(ui_start, swap_start);
       p.swap = ms(swap_start, Clock::now());
       phases_.push_back(p);
@@ -623,13 +625,16 @@ void ViewerApp::render() {
   std::size_t textures = 0, decoded = 0;
   bool blank = false;
   std::vector<OutlineRange> strips;
+  annotations_ms_ = 0;
   for (auto& v : state_.views) {
     v->render(state_.display, fbh, ratio);
+    const Clock::time_point t0 = Clock::now();
     v->annotation_strips(strips);
     if (v->annotations() != nullptr) {
       annotation_renderer_->draw(v->annotations()->outlines, strips, v->camera(),
                                  to_gl_viewport(v->rect(), fbh, ratio));
     }
+    annotations_ms_ += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     const ViewFrameInfo& f = v->last_frame();
     textures += v->texture_bytes();
     decoded += f.engine.decoded_bytes;
@@ -903,7 +908,8 @@ std::string ViewerApp::report() const {
   nlohmann::json phases = nlohmann::json::object();
   for (const auto& [name, field] : std::vector<std::pair<const char*, double FramePhases::*>>{
            {"panels", &FramePhases::panels}, {"plan", &FramePhases::plan},     {"upload", &FramePhases::upload},
-           {"draw", &FramePhases::draw},     {"check", &FramePhases::check},   {"ui", &FramePhases::ui},
+           {"draw", &FramePhases::draw},     {"check", &FramePhases::check},
+           {"annotations", &FramePhases::annotations}, {"ui", &FramePhases::ui},
            {"swap", &FramePhases::swap}}) {
     std::vector<double> values;
     for (const FramePhases& p : phases_) values.push_back(p.*field);
@@ -935,7 +941,8 @@ std::string ViewerApp::report() const {
       {"flicker_samples", flicker_samples_},
       {"tiles", {{"fetched", arrived}, {"drawn", drawn}, {"never_shown", never}, {"never_shown_by_level", never_levels}}},
       // CPU ms per frame by phase: panels (input, catalogue, ImGui layout), plan (engine), upload (textures),
-      // draw (tile draw calls), check (blank/flicker sampling), ui (ImGui render), swap (the GPU's work).
+      // draw (tile draw calls), check (blank/flicker sampling), annotations (outlines: level of detail and
+      // draw calls), ui (ImGui render), swap (the GPU's work).
       {"frame_phases_ms", phases},
       {"bytes", bytes},
       {"peak_texture_bytes", peak_texture_bytes_},

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <stdexcept>
 
 namespace reread::viewer {
@@ -63,6 +64,10 @@ AnnotationDocument* AppRecord::owner_of(const std::string& uid, std::int64_t* ca
 
 void AppRecord::load_annotations(const AnnotationsLoaded& loaded) {
   AnnotationDocument& doc = document(loaded.case_id, loaded.slide_id);
+  std::set<std::int64_t> held_ids;
+  for (const ViewerAnnotation& mine : doc.all()) {
+    if (mine.server_id) held_ids.insert(*mine.server_id);
+  }
   for (const auto& j : loaded.annotations) {
     ViewerAnnotation a;
     try {
@@ -72,9 +77,7 @@ void AppRecord::load_annotations(const AnnotationsLoaded& loaded) {
     }
     // One we hold already may have changes of ours on their way: ours stand (a later edit that meets a
     // newer server version comes back as a conflict, never an overwrite).
-    const bool held = doc.find(a.uid) != nullptr ||
-                      std::any_of(doc.all().begin(), doc.all().end(),
-                                  [&](const ViewerAnnotation& mine) { return mine.server_id && mine.server_id == a.server_id; });
+    const bool held = doc.find(a.uid) != nullptr || (a.server_id && held_ids.count(*a.server_id) != 0);
     if (held) continue;
     if (a.server_id) outbox_.remember(a.uid, *a.server_id, a.version);
     doc.replace_from_server(a);

@@ -80,6 +80,7 @@ StreamingEngine::Frame StreamingEngine::update(const Camera& camera, const std::
   scheduler.heading = m.heading;
   m.prefetching = scheduler.prefetch && m.complete && now - m.last_move >= m.options.prefetch_after_rest;
   scheduler.prefetch = m.prefetching;
+  scheduler.coarser_gaps = scheduler.coarser_gaps && now - m.last_move >= m.options.coarser_gaps_after;
 
   // What to fetch: everything not in memory in either form.
   const Plan wanted = plan_view(
@@ -112,7 +113,7 @@ StreamingEngine::Frame StreamingEngine::update(const Camera& camera, const std::
   Frame frame;
   frame.plan = plan_view(
       camera, layout_, [&](const TileId& t) { return on_gpu(t) || uploading.count(t) != 0; },
-      SchedulerOptions{false, 0, {}});
+      SchedulerOptions{false, 0, {}, false});
   frame.plan.fetch = wanted.fetch;
   for (const Impl::Decoded& d : m.uploads) frame.uploads.push_back(d.get());
   m.pending = wanted.fetch.size();

@@ -24,6 +24,10 @@ struct EngineOptions {
   // scheduler.prefetch allows the full prefetch (ring and finer level); it starts once the view is complete
   // and the camera has stood still this long. While it moves, only the tiles ahead of the motion come.
   std::chrono::milliseconds prefetch_after_rest{250};
+  // Coarser stand-ins (the parents of missing target tiles) are fetched for a view still incomplete this
+  // long after the camera last moved: the target tiles are slow (a distant or busy server), so the picture
+  // sharpens in steps; when they come quickly, the stand-ins would arrive after them, never shown.
+  std::chrono::milliseconds coarser_gaps_after{400};
   SchedulerOptions scheduler;
   // The engine's clock (tests drive it with simulated time).
   std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };

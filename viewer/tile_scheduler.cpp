@@ -208,7 +208,7 @@ Plan plan_view(const Camera& camera, const PyramidLayout& layout, const std::fun
   // so after one round trip no region is ever blank again, wherever the camera goes next.
   fetch({coarsest, 0, 0});
   for (const TileId& t : missing_target) fetch(t);
-  if (target > coarsest && !full()) {
+  if (options.coarser_gaps && target > coarsest && !full()) {
     std::vector<TileId> parents;
     std::unordered_set<TileId, TileIdHash> seen;
     for (const TileId& t : missing_target) {

@@ -76,6 +76,10 @@ struct SchedulerOptions {
   // The direction (level-0 pixels) the view last moved in, zero after a zoom: the ring tiles on that side,
   // the next ones the motion uncovers, are fetched right after the view, with or without `prefetch`.
   Vec2 heading;
+  // Parents of missing target tiles (stand-ins one level coarser). The engine asks for them only when a
+  // view stays incomplete a while after a move: fetched with the target tiles, they arrive after them
+  // and are never shown (the resident coarser levels already cover the gap).
+  bool coarser_gaps = true;
 };
 
 // `resident`: decoded (or on the GPU) and drawable now. Tiles neither resident nor wanted any more are

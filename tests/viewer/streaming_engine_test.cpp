@@ -337,5 +337,26 @@ TEST(StreamingEngine, a_moving_view_fetches_only_what_is_ahead_and_a_resting_one
   EXPECT_TRUE(prefetched_finer);
 }
 
+TEST(StreamingEngine, coarser_stand_ins_are_fetched_only_for_a_view_still_incomplete_a_while_after_a_move) {
+  EngineOptions options;
+  options.coarser_gaps_after = std::chrono::milliseconds(400);
+  Rig slow(2, 3000, options);  // a server that takes 3 s a tile: the view stays incomplete
+  const Camera cam = camera_at({5000, 3000}, 0.5);  // target level 13
+  const auto parents_wanted = [](const StreamingEngine::Frame& f) {
+    return std::count_if(f.plan.fetch.begin(), f.plan.fetch.end(), [&](const TileId& t) { return t.level == 12; });
+  };
+  int waited = 0;
+  for (; waited < 390; waited += 10) {
+    EXPECT_EQ(parents_wanted(slow.frame(cam, 10)), 0) << "no stand-ins " << waited << " ms after the move";
+  }
+  for (; waited < 500; waited += 10) slow.frame(cam, 10);
+  EXPECT_GT(parents_wanted(slow.frame(cam, 10)), 0) << "still incomplete 500 ms after the move: stand-ins come";
+
+  Rig fast(8, 20, options);  // tiles in 20 ms: the view completes before stand-ins are asked for
+  for (int i = 0; i < 60; ++i) fast.frame(cam, 10);
+  EXPECT_TRUE(fast.engine->stats().complete);
+  for (const TileId& t : fast.net->sent()) EXPECT_NE(t.level, 12) << "a stand-in fetched although the view came quickly";
+}
+
 }  // namespace
 }  // namespace reread::viewer

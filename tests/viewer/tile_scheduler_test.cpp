@@ -244,7 +244,7 @@ TEST(TileScheduler, fetches_coarsest_then_visible_nearest_centre_then_parents_th
   EXPECT_TRUE(std::equal(cut.fetch.begin(), cut.fetch.end(), plan.fetch.begin())) << "the cut keeps the most wanted";
 
   const Plan no_prefetch = plan_view(
-      cam, layout, [](const TileId&) { return false; }, SchedulerOptions{false, 1000, {}});
+      cam, layout, [](const TileId&) { return false; }, SchedulerOptions{false, 1000, {}, true});
   EXPECT_EQ(no_prefetch.fetch.size(), 1 + count[1] + count[2]);
 }
 
