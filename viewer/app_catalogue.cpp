@@ -227,11 +227,14 @@ void AppCatalogue::request_import(std::int64_t case_id, const std::string& slide
       std::ifstream in(path, std::ios::binary);
       if (!in) throw std::runtime_error("cannot read " + path);
       const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const bool xml = bytes.find_first_not_of(" \t\r\n") != std::string::npos &&
-                       bytes[bytes.find_first_not_of(" \t\r\n")] == '<';
-      const HttpReply reply =
-          api.post_bytes("/api/cases/" + std::to_string(case_id) + "/slides/" + slide_id + "/annotations/import",
-                         bytes, xml ? "application/xml" : "application/geo+json");
+      // The server reads the format from the query: ASAP's root element names it, other XML is ImageScope's.
+      const auto first = bytes.find_first_not_of(" \t\r\n");
+      const bool xml = first != std::string::npos && bytes[first] == '<';
+      const std::string format =
+          !xml ? "geojson" : (bytes.find("<ASAP_Annotations") != std::string::npos ? "asap" : "imagescope");
+      const HttpReply reply = api.post_bytes("/api/cases/" + std::to_string(case_id) + "/slides/" + slide_id +
+                                                 "/annotations/import?format=" + format,
+                                             bytes, xml ? "application/xml" : "application/geo+json");
       check(reply, "importing " + path);
       const auto j = nlohmann::json::parse(reply.body, nullptr, false);
       const auto count = j.is_object() && j.contains("imported") && j["imported"].is_number_integer()

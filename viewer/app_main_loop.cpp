@@ -815,6 +815,10 @@ void ViewerApp::script_input(const ScriptStep& step) {
           {"enter", Key::enter}, {"escape", Key::escape}, {"delete", Key::del}, {"backspace", Key::backspace}};
       apply(intent::ToolKey{i, keys.at(word)});
     }
+  } else if (step.name == "import") {
+    apply(intent::ImportAnnotations{word});
+  } else if (step.name == "export") {
+    apply(intent::ExportAnnotations{step.arg.value("format", std::string("geojson")), step.arg.value("path", std::string())});
   } else if (step.name == "select" || step.name == "label") {
     AnnotationDocument* d = focused_document();
     if (d == nullptr) fail("script: the focused view has no annotations");

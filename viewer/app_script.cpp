@@ -106,6 +106,12 @@ std::vector<ScriptStep> parse_script(const nlohmann::json& script) {
       const std::string v = body.get<std::string>();
       if (key == "tool" && std::find(tools.begin(), tools.end(), v) == tools.end()) bad(i, "unknown tool \"" + v + "\"");
       if (key == "key" && std::find(keys.begin(), keys.end(), v) == keys.end()) bad(i, "unknown key \"" + v + "\"");
+    } else if (key == "import" || key == "export") {
+      step.kind = ScriptStep::Kind::input;
+      const bool ok = key == "import" ? body.is_string() && !body.get<std::string>().empty()
+                                      : body.is_object() && body.value("path", std::string()) != "" &&
+                                            body.value("format", std::string("geojson")) != "";
+      if (!ok) bad(i, key == "import" ? "\"import\" takes a file name" : "\"export\" takes {\"format\": F, \"path\": P}");
     } else if (key == "report") {
       step.kind = ScriptStep::Kind::report;
       const bool word = body.is_string() && (body == "show" || body == "sign" || body == "record_impression");
@@ -114,7 +120,7 @@ std::vector<ScriptStep> parse_script(const nlohmann::json& script) {
       }
     } else {
       bad(i, "unknown step \"" + key + "\" (open, zoom, pan, wait, sync, screenshot, tool, click, double_click, drag, "
-             "key, select, label, report)");
+             "key, select, label, import, export, report)");
     }
     step.name = key;
     step.arg = body;

@@ -3,7 +3,8 @@
 //    {"pan": {"dx": 400, "dy": 0}}, {"wait": "sharp"}, {"wait": 250},
 //    {"open": {"slide": "def", "beside": true}}, {"sync": true}, {"screenshot": "window.png"},
 //    {"tool": "polygon"}, {"click": [x, y]}, {"double_click": [x, y]}, {"drag": {"from": [x, y], "to": [x, y]}},
-//    {"key": "enter"}, {"select": "label"}, {"label": "text"}, {"report": {...}}, {"wait": "saved"}]
+//    {"key": "enter"}, {"select": "label"}, {"label": "text"}, {"import": "file.xml"},
+//    {"export": {"format": "geojson", "path": "out.geojson"}}, {"report": {...}}, {"wait": "saved"}]
 // Input steps (tool, click, double_click, drag, key) go through the same path as the mouse and keyboard
 // (positions in level-0 pixels, turned into screen positions of the focused view); report steps through the
 // report panel's intents: {"report": "show"}, {"report": {"revise": {"field": F, "text": T}}},
@@ -35,7 +36,7 @@ struct ScriptStep {
   std::optional<Vec2> center;           // zoom: level-0 pixels
   Vec2 delta;                           // pan: screen pixels (the picture moves by it)
   double ms = 0;                        // wait_ms
-  std::string name;                     // input: tool, click, double_click, drag, key, select or label
+  std::string name;                     // input: tool, click, double_click, drag, key, select, label, import, export
   nlohmann::json arg;                   // input and report: the step's value as written
 };
 

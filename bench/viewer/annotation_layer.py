@@ -12,7 +12,9 @@ def read_ppm(path):
     data = open(path, "rb").read()
     parts, pos = [], 0
     while len(parts) < 4:
-        while data[pos:pos + 1].isspace():
+        while data[pos:pos + 1].isspace() or data[pos:pos + 1] == b"#":
+            if data[pos:pos + 1] == b"#":  # a comment runs to the end of its line
+                pos = data.index(b"\n", pos)
             pos += 1
         end = pos
         while not data[end:end + 1].isspace():

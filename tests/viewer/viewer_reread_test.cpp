@@ -112,6 +112,20 @@ const json* labelled(const json& list, const std::string& label) {
 }
 
 TEST_F(ViewerReread, a_consultant_draws_measures_revises_and_signs_out_and_the_server_holds_exactly_that) {
+  test::write_text_file(dir_->path() / "colleague.xml", R"(<?xml version="1.0"?>
+<ASAP_Annotations>
+  <Annotations>
+    <Annotation Name="second opinion" Type="Polygon" PartOfGroup="tumour" Color="#d62728">
+      <Coordinates>
+        <Coordinate Order="0" X="8000" Y="3000" />
+        <Coordinate Order="1" X="9000" Y="3000" />
+        <Coordinate Order="2" X="9000" Y="3500" />
+      </Coordinates>
+    </Annotation>
+  </Annotations>
+  <AnnotationGroups><Group Name="tumour" PartOfGroup="None" Color="#d62728"><Attributes /></Group></AnnotationGroups>
+</ASAP_Annotations>
+)");
   const json script = json::array({
       open_case(),
       {{"zoom", {{"magnification", 5}, {"center", {6000, 4500}}}}},
@@ -126,6 +140,11 @@ TEST_F(ViewerReread, a_consultant_draws_measures_revises_and_signs_out_and_the_s
       {{"tool", "ruler"}},
       {{"drag", {{"from", {5200, 4200}}, {"to", {6200, 4200}}}}},
       {{"label", "depth"}},
+      {{"wait", "saved"}},
+      // The annotation files, through the server: a colleague's ASAP file in, the slide's as QuPath out.
+      {{"import", (dir_->path() / "colleague.xml").string()}},
+      {{"wait", "saved"}},
+      {{"export", {{"format", "geojson"}, {"path", (dir_->path() / "exported.geojson").string()}}}},
       {{"wait", "saved"}},
       {{"report", "show"}},
       {{"report", {{"revise", {{"field", "diagnosis"}, {"text", "Invasive lobular carcinoma"}}}}}},
@@ -147,7 +166,12 @@ TEST_F(ViewerReread, a_consultant_draws_measures_revises_and_signs_out_and_the_s
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
   const json list = annotations();
-  ASSERT_EQ(list.size(), 2u) << list.dump();
+  ASSERT_EQ(list.size(), 3u) << "two drawn, one imported: " << list.dump();
+  const json* imported = labelled(list, "second opinion");
+  ASSERT_NE(imported, nullptr) << list.dump();
+  EXPECT_EQ((*imported)["class"]["name"], "tumour");
+  const json exported = json::parse(test::read_text(dir_->path() / "exported.geojson"));
+  ASSERT_EQ(exported["features"].size(), 3u) << exported.dump().substr(0, 500);
   const json* polygon = labelled(list, "tumour front");
   const json* ruler = labelled(list, "depth");
   ASSERT_NE(polygon, nullptr) << list.dump();
