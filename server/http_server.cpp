@@ -2,6 +2,8 @@
 // answer when it comes, repeat while the connection is kept alive.
 #include "http_server.h"
 
+#include <algorithm>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -68,7 +70,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void read() {
     parser_.emplace();
     parser_->header_limit(state_->limits.header_bytes);
-    parser_->body_limit(state_->limits.body_bytes);
+    // Beast checks a Content-Length against the body limit while it reads the header, before the target is
+    // known: the larger limit applies until on_header chooses the route's.
+    parser_->body_limit(std::max(state_->limits.body_bytes, state_->limits.large_body_bytes));
     stream_.expires_after(served_ == 0 ? state_->limits.request_timeout : state_->limits.idle_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
@@ -78,10 +82,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_header(beast::error_code ec) {
     if (ec) return on_read(ec);
     const auto target = parser_->get().target();
-    if (state_->limits.large_body_route &&
-        state_->limits.large_body_route(std::string_view(target.data(), target.size()))) {
-      parser_->body_limit(state_->limits.large_body_bytes);
+    const bool large = state_->limits.large_body_route &&
+                       state_->limits.large_body_route(std::string_view(target.data(), target.size()));
+    const std::uint64_t limit = large ? state_->limits.large_body_bytes : state_->limits.body_bytes;
+    if (const auto length = parser_->content_length(); length && *length > limit) {
+      return on_read(http::error::body_limit);
     }
+    parser_->body_limit(limit);
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_read(e); });
   }

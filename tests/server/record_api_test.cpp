@@ -3,6 +3,8 @@
 // durability across a crash, the consult workflow, blinded first reads, annotation interchange and the CLI.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <array>
 #include <atomic>
 #include <functional>
@@ -1091,6 +1093,31 @@ TEST_F(RecordApi, annotation_files_import_with_measurements_refuse_bad_features_
 }
 
 // ---- The command line ---------------------------------------------------------------------------------
+
+TEST_F(RecordApi, an_annotation_file_larger_than_the_default_body_limit_imports_whole) {
+  const std::int64_t c =
+      make_case({{"accession", "IX-BIG"}, {"slides", {case_slide("shared-ihc")}}, {"consultants", {"cons-a"}}});
+  // 300 outlines of 400 vertices: about 3 MB of GeoJSON, over the 1 MiB other routes take.
+  json features = json::array();
+  for (int i = 0; i < 300; ++i) {
+    json ring = json::array();
+    for (int k = 0; k < 399; ++k) {
+      const double a = 2 * 3.14159265358979 * k / 399;
+      ring.push_back({500.123456 + 300 * std::cos(a) + i % 7, 500.654321 + 300 * std::sin(a) + i % 11});
+    }
+    ring.push_back(ring[0]);
+    features.push_back({{"type", "Feature"},
+                        {"geometry", {{"type", "Polygon"}, {"coordinates", {ring}}}},
+                        {"properties", {{"name", "outline " + std::to_string(i)}}}});
+  }
+  const std::string file = json{{"type", "FeatureCollection"}, {"features", features}}.dump();
+  ASSERT_GT(file.size(), 2u << 20);
+  const auto r = send_text("cons-a", verb::post,
+                           case_path(c) + "/slides/" + slide("shared-ihc") + "/annotations/import?format=geojson", file);
+  EXPECT_EQ(r.status, kCreated) << r.body.substr(0, 300);
+  EXPECT_EQ(parsed(r)["imported"], 300) << r.body.substr(0, 300);
+  EXPECT_EQ(annotations(c, "shared-ihc").size(), 300u);
+}
 
 TEST_F(RecordApi, backup_of_a_live_servers_record_is_a_valid_database_with_its_cases) {
   const std::int64_t c = make_case({{"accession", "BK-1"}, {"slides", {case_slide("case-a-he")}}});
