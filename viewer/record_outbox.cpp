@@ -277,6 +277,17 @@ struct RecordOutbox::State {
   Clock::time_point retry_at{};
   std::chrono::milliseconds backoff{0};
 
+  // What the server has of `item` now (a conflict's `theirs`): the version its next change is based on.
+  void rebase(const RecordItem& item, const json& theirs) {
+    const std::int64_t version = theirs.value("version", std::int64_t{0});
+    if (item.kind == RecordItem::Kind::annotation) {
+      const std::int64_t id = theirs.value("id", annotations.count(item.uid) ? annotations[item.uid].server_id : 0);
+      record({{"op", "known"}, {"uid", item.uid}, {"id", id}, {"version", version}, {"deleted", false}});
+    } else {
+      record({{"op", "report"}, {"case_id", item.case_id}, {"version", version}});
+    }
+  }
+
   // Applies one record to the state (live, after writing it; and on replay).
   void apply(const json& r) {
     const std::string op = r.at("op").get<std::string>();
@@ -591,13 +602,7 @@ bool RecordOutbox::resolve_keep_mine(const RecordItem& item) {
     if (it == s.conflicts.end()) return false;
     const json theirs = it->theirs;
     // Mine goes again, based on theirs' version: the server takes it as a deliberate overwrite.
-    const std::int64_t version = theirs.value("version", std::int64_t{0});
-    if (item.kind == RecordItem::Kind::annotation) {
-      const std::int64_t id = theirs.value("id", s.annotations.count(item.uid) ? s.annotations[item.uid].server_id : 0);
-      s.record({{"op", "known"}, {"uid", item.uid}, {"id", id}, {"version", version}, {"deleted", false}});
-    } else {
-      s.record({{"op", "report"}, {"case_id", item.case_id}, {"version", version}});
-    }
+    s.rebase(item, theirs);
     s.record({{"op", "resolved"}, {"item", to_json(item)}, {"keep", "mine"}}, true);
   }
   wake_.notify_all();
@@ -618,13 +623,7 @@ bool RecordOutbox::resolve_take_theirs(const RecordItem& item) {
     }
     for (const std::uint64_t seq : dropped) s.record({{"op", "done"}, {"seq", seq}});
     // Later changes of the item are based on theirs.
-    const std::int64_t version = theirs.value("version", std::int64_t{0});
-    if (item.kind == RecordItem::Kind::annotation) {
-      const std::int64_t id = theirs.value("id", s.annotations.count(item.uid) ? s.annotations[item.uid].server_id : 0);
-      s.record({{"op", "known"}, {"uid", item.uid}, {"id", id}, {"version", version}, {"deleted", false}});
-    } else {
-      s.record({{"op", "report"}, {"case_id", item.case_id}, {"version", version}});
-    }
+    s.rebase(item, theirs);
     s.record({{"op", "resolved"}, {"item", to_json(item)}, {"keep", "theirs"}}, true);
   }
   wake_.notify_all();

@@ -488,27 +488,43 @@ TEST_F(RecordApi, concurrent_edits_of_one_annotation_one_wins_the_other_gets_412
   EXPECT_EQ(parsed(call("cons-a", verb::get, target))["version"], 6) << "refused writes changed nothing";
 }
 
+// A record of its own (its own data directory, so the server can be killed and started again on it): an
+// admin, a consultant "writer", and one case on slide case-a-he imported from the command line.
+struct OwnRecord {
+  OwnRecord(const std::string& accession, const fs::path& slides) {
+    admin = test::add_user_with_token(data.path(), "admin", "admin");
+    writer = test::add_user_with_token(data.path(), "writer", "consultant");
+    const fs::path case_file = data / "case.json";
+    test::write_text_file(case_file, json{{"accession", accession},
+                                          {"patient_ref", "anon-" + accession},
+                                          {"question", "Grade?"},
+                                          {"requested_at", "2024-06-01"},
+                                          {"original_report", {{"diagnosis", "carcinoma"}}},
+                                          {"slides", {{{"name", "case-a-he"}, {"label", "A1"}}}},
+                                          {"consultants", {"writer"}}}
+                                         .dump());
+    const auto r = test::run_command(std::string(REREAD_SERVER_BIN) + " case import " + test::quote(case_file) +
+                                     " --data " + test::quote(data.path()) + " --slides " +
+                                     test::quote(slides));
+    imported = r.exit_code == 0;
+    import_output = r.output;
+    args = {"--listen", "127.0.0.1:0", "--slides", slides.string(), "--data", data.path().string(),
+            "--log-level", "error"};
+  }
+  test::TempDir data;
+  std::string admin, writer, import_output;
+  bool imported = false;
+  std::vector<std::string> args;
+};
+
 // ---- Durability ---------------------------------------------------------------------------------------
 
 TEST_F(RecordApi, every_acknowledged_annotation_survives_a_sigkill_mid_burst) {
-  test::TempDir data;
-  const std::string admin = test::add_user_with_token(data.path(), "admin", "admin");
-  const std::string writer = test::add_user_with_token(data.path(), "writer", "consultant");
-  const fs::path case_file = data / "case.json";
-  test::write_text_file(case_file, json{{"accession", "DUR-1"},
-                                        {"patient_ref", "anon-dur"},
-                                        {"question", "Grade?"},
-                                        {"requested_at", "2024-06-01"},
-                                        {"original_report", {{"diagnosis", "carcinoma"}}},
-                                        {"slides", {{{"name", "case-a-he"}, {"label", "A1"}}}},
-                                        {"consultants", {"writer"}}}
-                                       .dump());
-  const auto imported =
-      test::run_command(std::string(REREAD_SERVER_BIN) + " case import " + test::quote(case_file) + " --data " +
-                        test::quote(data.path()) + " --slides " + test::quote(slides_dir()));
-  ASSERT_EQ(imported.exit_code, 0) << imported.output;
-  const std::vector<std::string> args = {"--listen", "127.0.0.1:0",        "--slides",    slides_dir().string(),
-                                         "--data",   data.path().string(), "--log-level", "error"};
+  OwnRecord own("DUR-1", slides_dir());
+  const std::string& admin = own.admin;
+  const std::string& writer = own.writer;
+  ASSERT_TRUE(own.imported) << own.import_output;
+  const std::vector<std::string>& args = own.args;
   auto server = std::make_unique<test::ServerProcess>(args);
   const json cases = parsed(call_port(server->port(), writer, verb::get, "/api/cases"))["cases"];
   ASSERT_EQ(cases.size(), 1u);
@@ -563,9 +579,9 @@ TEST_F(RecordApi, every_acknowledged_annotation_survives_a_sigkill_mid_burst) {
   EXPECT_GE(present.size(), acknowledged.size());
   EXPECT_EQ(server->stop(SIGTERM), 0);
 
-  const auto check = test::run_command("sqlite3 " + test::quote(data / "reread.db") + " 'PRAGMA integrity_check'");
+  const auto check = test::run_command("sqlite3 " + test::quote(own.data / "reread.db") + " 'PRAGMA integrity_check'");
   if (check.exit_code == 127) {  // no sqlite3 CLI: ask SQLite through the record's own connection type
-    const Database db((data / "reread.db").string());
+    const Database db((own.data / "reread.db").string());
     Statement s = db.prepare("PRAGMA integrity_check");
     ASSERT_TRUE(s.step());
     EXPECT_EQ(s.text(0), "ok");
@@ -901,24 +917,11 @@ TEST_F(AnnotationClientUid, a_malformed_client_uid_is_400_naming_it_and_creates_
 }
 
 TEST_F(AnnotationClientUid, a_client_uid_survives_a_server_restart_and_the_replay_after_it_is_200) {
-  test::TempDir data;
-  const std::string admin = test::add_user_with_token(data.path(), "admin", "admin");
-  const std::string writer = test::add_user_with_token(data.path(), "writer", "consultant");
-  const fs::path case_file = data / "case.json";
-  test::write_text_file(case_file, json{{"accession", "UID-RESTART"},
-                                        {"patient_ref", "anon-restart"},
-                                        {"question", "Grade?"},
-                                        {"requested_at", "2024-06-01"},
-                                        {"original_report", {{"diagnosis", "carcinoma"}}},
-                                        {"slides", {{{"name", "case-a-he"}, {"label", "A1"}}}},
-                                        {"consultants", {"writer"}}}
-                                       .dump());
-  const auto imported =
-      test::run_command(std::string(REREAD_SERVER_BIN) + " case import " + test::quote(case_file) + " --data " +
-                        test::quote(data.path()) + " --slides " + test::quote(slides_dir()));
-  ASSERT_EQ(imported.exit_code, 0) << imported.output;
-  const std::vector<std::string> args = {"--listen", "127.0.0.1:0",        "--slides",    slides_dir().string(),
-                                         "--data",   data.path().string(), "--log-level", "error"};
+  OwnRecord own("UID-RESTART", slides_dir());
+  const std::string& admin = own.admin;
+  const std::string& writer = own.writer;
+  ASSERT_TRUE(own.imported) << own.import_output;
+  const std::vector<std::string>& args = own.args;
   auto server = std::make_unique<test::ServerProcess>(args);
   const json cases = member(call_port(server->port(), writer, verb::get, "/api/cases"), "cases");
   ASSERT_EQ(cases.size(), 1u);

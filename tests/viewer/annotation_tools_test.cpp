@@ -8,15 +8,9 @@
 #include <ostream>
 #include <utility>
 
-namespace reread::viewer {
+#include "viewer/annotation_change_printer.h"
 
-// Failure messages show changes as "updated <uid>".
-inline void PrintTo(const Change& c, std::ostream* os) {
-  *os << (c.kind == Change::Kind::created   ? "created "
-          : c.kind == Change::Kind::updated ? "updated "
-                                            : "deleted ")
-      << c.uid;
-}
+namespace reread::viewer {
 
 namespace {
 
