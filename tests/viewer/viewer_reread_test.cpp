@@ -238,6 +238,56 @@ TEST_F(ViewerReread, a_consultant_draws_measures_revises_and_signs_out_and_the_s
   EXPECT_NE(again.output.find("refused"), std::string::npos) << again.output;
 }
 
+TEST_F(ViewerReread, a_blinded_first_read_records_the_impression_before_the_original_is_shown) {
+  // The same slide in a case set to a blinded first read.
+  json blinded = {{"accession", "S24-0043"},
+                  {"patient_ref", "P-43"},
+                  {"question", "Second opinion, blinded"},
+                  {"requested_at", "2024-05-03"},
+                  {"blinded_first_read", true},
+                  {"original_report", {{"diagnosis", "Invasive ductal carcinoma"}, {"grade", "2"}}},
+                  {"consultants", {"dr-consult"}},
+                  {"slides", {slide_id_}}};
+  const auto c = admin_post("/api/cases", blinded);
+  ASSERT_EQ(c.status, 201) << c.body;
+  const std::int64_t case_id = json::parse(c.body)["id"];
+  const auto case_as_consultant = [&] {
+    const auto r = test::http_request(server_->port(), "/api/cases/" + std::to_string(case_id),
+                                      {{"Authorization", "Bearer " + consultant_}});
+    return json::parse(r.body);
+  };
+  EXPECT_TRUE(case_as_consultant()["original_report"]["diagnosis"].is_null()) << "hidden before the impression";
+
+  // A revision is refused while the original is hidden; the impression is what may be written first.
+  const auto refused = run_script(json::array({{{"open", {{"case", case_id}, {"slide", slide_id_}}}},
+                                               {{"wait", "saved"}},
+                                               {{"report", {{"revise", {{"field", "diagnosis"}, {"text", "x"}}}}}}}),
+                                  "blinded-refused");
+  EXPECT_NE(refused.exit_code, 0) << refused.output;
+  const auto r = run_script(
+      json::array({{{"open", {{"case", case_id}, {"slide", slide_id_}}}},
+                   {{"wait", "saved"}},
+                   {{"report", "show"}},
+                   {{"report", {{"impression", {{"key", "diagnosis"}, {"text", "Invasive lobular carcinoma"}}}}}},
+                   {{"report", {{"impression", {{"key", "grade"}, {"text", "2"}}}}}},
+                   {{"report", "record_impression"}},
+                   {{"wait", "saved"}},
+                   {{"wait", 500}},
+                   {{"wait", "saved"}},
+                   // Now the original is shown, and the consult is written beside it.
+                   {{"report", {{"revise", {{"field", "diagnosis"}, {"text", "Invasive lobular carcinoma"}}}}}},
+                   {{"wait", "saved"}}}),
+      "blinded");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(case_as_consultant()["original_report"]["diagnosis"], "Invasive ductal carcinoma")
+      << "revealed once the impression is recorded";
+  const auto rep = test::http_request(server_->port(), "/api/cases/" + std::to_string(case_id) + "/report",
+                                      {{"Authorization", "Bearer " + consultant_}});
+  const json report = json::parse(rep.body);
+  EXPECT_EQ(report["initial_impression"]["diagnosis"], "Invasive lobular carcinoma") << report.dump();
+  EXPECT_EQ(report["fields"]["diagnosis"]["verdict"], "revised") << report.dump();
+}
+
 TEST_F(ViewerReread, annotations_drawn_while_the_server_is_down_arrive_once_after_both_restart) {
   // Session 1: one point saved, then the server dies; two more drawn while it is down, and the viewer closes.
   const json session1 = json::array({
