@@ -297,8 +297,7 @@ TEST_F(ViewerReread, annotations_drawn_while_the_server_is_down_arrive_once_afte
       {{"tool", "point"}},
       {{"click", {3000, 3000}}},
       {{"label", "before"}},
-      {{"wait", "saved"}},
-      {{"wait", 4000}},  // the test kills the server meanwhile
+      {{"wait", 6000}},  // the test kills the server once it holds "before" (whether or not its answer came back)
       {{"tool", "rectangle"}},
       {{"drag", {{"from", {4000, 4000}}, {"to", {5000, 4600}}}}},
       {{"label", "offline rect"}},
@@ -309,12 +308,12 @@ TEST_F(ViewerReread, annotations_drawn_while_the_server_is_down_arrive_once_afte
   });
   const unsigned short port = server_->port();
   auto first = std::async(std::launch::async, [&] { return run_script(session1, "session1"); });
-  // Wait until the first annotation is on the server, then kill it.
+  // Wait until the first annotation is on the server with its label, then kill it.
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < until && annotations().empty()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  while (std::chrono::steady_clock::now() < until && labelled(annotations(), "before") == nullptr) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_EQ(annotations().size(), 1u) << "the first annotation never reached the server";
+  ASSERT_NE(labelled(annotations(), "before"), nullptr) << "the first annotation never reached the server";
   server_->stop(SIGKILL);
   const auto r1 = first.get();
   ASSERT_EQ(r1.exit_code, 0) << r1.output;
