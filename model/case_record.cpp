@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <random>
 #include <ctime>
 #include <set>
 
@@ -322,6 +323,23 @@ bool is_valid_client_uid(std::string_view s) {
            return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
                   ch == '-';
          });
+}
+
+std::string new_client_uid() {
+  // One generator per thread, seeded with 128 bits from the system's entropy.
+  thread_local std::mt19937_64 generator = [] {
+    std::random_device device;
+    std::seed_seq seed{device(), device(), device(), device()};
+    return std::mt19937_64(seed);
+  }();
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string uid;
+  uid.reserve(32);
+  for (int half = 0; half < 2; ++half) {
+    std::uint64_t bits = generator();
+    for (int i = 0; i < 16; ++i, bits >>= 4) uid.push_back(digits[bits & 0xf]);
+  }
+  return uid;
 }
 
 std::optional<std::string> client_uid_from_json(const json& j) {

@@ -129,6 +129,8 @@ struct Annotation {
 
 // A client_uid is 16 to 64 characters of A-Z, a-z, 0-9, '_' and '-' (the viewer sends 32 hex digits).
 bool is_valid_client_uid(std::string_view s);
+// A fresh client_uid: 128 random bits as 32 lowercase hex digits (what the viewer gives a new annotation).
+std::string new_client_uid();
 // The "client_uid" of an annotation's JSON: nullopt when absent or null; RecordError(400) naming
 // client_uid when it is anything but a valid one.
 std::optional<std::string> client_uid_from_json(const nlohmann::json& j);

@@ -165,23 +165,6 @@ std::string_view shape_name(Shape shape) {
   return "polygon";
 }
 
-std::string new_annotation_uid() {
-  // One generator per thread, seeded with 128 bits from the system's entropy.
-  thread_local std::mt19937_64 generator = [] {
-    std::random_device device;
-    std::seed_seq seed{device(), device(), device(), device()};
-    return std::mt19937_64(seed);
-  }();
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string uid;
-  uid.reserve(32);
-  for (int half = 0; half < 2; ++half) {
-    std::uint64_t bits = generator();
-    for (int i = 0; i < 16; ++i, bits >>= 4) uid.push_back(digits[bits & 0xf]);
-  }
-  return uid;
-}
-
 ViewerAnnotation from_server_json(const json& j) {
   if (!j.is_object()) throw std::invalid_argument("annotation JSON is not an object");
   const auto id = j.find("id");
@@ -334,7 +317,7 @@ void AnnotationDocument::apply(const std::string& uid, const std::optional<Viewe
 
 std::string AnnotationDocument::add(ViewerAnnotation a) {
   commit_edit();
-  if (a.uid.empty()) a.uid = new_annotation_uid();
+  if (a.uid.empty()) a.uid = new_client_uid();
   if (index_of(a.uid) >= 0) {
     throw std::invalid_argument("an annotation with uid " + a.uid + " is already in the document");
   }

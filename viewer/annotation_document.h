@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "annotation_geometry.h"
+#include "case_record.h"
 #include "camera.h"
 
 namespace reread::viewer {
@@ -39,9 +40,6 @@ struct ViewerAnnotation {
   friend bool operator==(const ViewerAnnotation&, const ViewerAnnotation&) = default;
 };
 
-// A random 128-bit id, 32 lowercase hex digits. The server keeps it as client_uid, so a create sent
-// twice (after a lost answer) is stored once.
-std::string new_annotation_uid();
 
 // The server's Annotation JSON (id, version, geometry, class {name, color}, label, comment, client_uid).
 // uid is client_uid, or "srv-<id>" when the annotation has none (made by another client). Throws

@@ -85,12 +85,15 @@ void AppRecord::load_annotations(const AnnotationsLoaded& loaded) {
 }
 
 void AppRecord::load_report(const ReportLoaded& loaded) {
-  if (draft_ && draft_->case_id() == loaded.case_id && !loaded.done.empty()) {
+  if (draft_ && draft_->case_id() == loaded.case_id) {
     draft_->apply_case(loaded.case_json);
-    draft_->apply_server_report(loaded.report_json);
-  } else if (draft_ && draft_->case_id() == loaded.case_id) {
-    draft_->apply_case(loaded.case_json);
-    draft_->mark_saved(loaded.report_json);
+    // After a sign-out or an addendum the server's report is the whole truth; after a plain load, edits
+    // made meanwhile stay on top of it.
+    if (!loaded.done.empty()) {
+      draft_->apply_server_report(loaded.report_json);
+    } else {
+      draft_->mark_saved(loaded.report_json);
+    }
   } else {
     draft_.emplace(loaded.case_json, loaded.report_json);
     draft_queued_ = nlohmann::json();

@@ -238,17 +238,6 @@ RecordItem item_of(const OutboxEntry& entry) {
       entry);
 }
 
-std::string new_client_uid() {
-  std::random_device rd;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string uid;
-  for (int i = 0; i < 4; ++i) {
-    std::uint32_t v = rd();
-    for (int d = 0; d < 8; ++d, v >>= 4) uid += kHex[v & 0xF];
-  }
-  return uid;
-}
-
 // ---- The durable state ----
 
 struct RecordOutbox::State {
@@ -276,6 +265,11 @@ struct RecordOutbox::State {
   bool sending = false;  // the worker has a request out
   Clock::time_point retry_at{};
   std::chrono::milliseconds backoff{0};
+
+  const Conflict* conflict_of(const RecordItem& item) const {
+    const auto it = std::find_if(conflicts.begin(), conflicts.end(), [&](const Conflict& c) { return c.item == item; });
+    return it == conflicts.end() ? nullptr : &*it;
+  }
 
   // What the server has of `item` now (a conflict's `theirs`): the version its next change is based on.
   void rebase(const RecordItem& item, const json& theirs) {
@@ -597,10 +591,9 @@ bool RecordOutbox::resolve_keep_mine(const RecordItem& item) {
   {
     std::lock_guard lock(mutex_);
     State& s = *state_;
-    const auto it =
-        std::find_if(s.conflicts.begin(), s.conflicts.end(), [&](const Conflict& c) { return c.item == item; });
-    if (it == s.conflicts.end()) return false;
-    const json theirs = it->theirs;
+    const Conflict* open = s.conflict_of(item);
+    if (open == nullptr) return false;
+    const json theirs = open->theirs;
     // Mine goes again, based on theirs' version: the server takes it as a deliberate overwrite.
     s.rebase(item, theirs);
     s.record({{"op", "resolved"}, {"item", to_json(item)}, {"keep", "mine"}}, true);
@@ -613,10 +606,9 @@ bool RecordOutbox::resolve_take_theirs(const RecordItem& item) {
   {
     std::lock_guard lock(mutex_);
     State& s = *state_;
-    const auto it =
-        std::find_if(s.conflicts.begin(), s.conflicts.end(), [&](const Conflict& c) { return c.item == item; });
-    if (it == s.conflicts.end()) return false;
-    const json theirs = it->theirs;
+    const Conflict* open = s.conflict_of(item);
+    if (open == nullptr) return false;
+    const json theirs = open->theirs;
     std::vector<std::uint64_t> dropped;
     for (const auto& q : s.queue) {
       if (item_of(q.entry) == item) dropped.push_back(q.seq);

@@ -22,11 +22,13 @@
 #include <variant>
 #include <vector>
 
+#include "case_record.h"
+
 namespace reread::viewer {
 
 class ApiClient;
 
-// A new annotation on a slide of a case. `uid` is the viewer's own key for it (see new_client_uid), sent as
+// A new annotation on a slide of a case. `uid` is the viewer's own key for it (new_client_uid, model/case_record.h), sent as
 // the body's client_uid, so that a create sent again after a lost answer finds the first one. (A uid that is
 // not a valid client_uid, e.g. one the app made up for an annotation from elsewhere, still works: the body's
 // own client_uid or a fresh one is sent instead, the same on every resend.) `body` is an AnnotationInput:
@@ -109,8 +111,6 @@ struct OutboxOptions {
   std::chrono::milliseconds timeout{10000};  // connecting, and each request's answer
 };
 
-// A fresh uid for a new annotation: 32 random hex digits.
-std::string new_client_uid();
 
 // Thread-safe. The constructor throws std::runtime_error when the journal cannot be opened, or when another
 // outbox (another viewer of the same server and user) holds it.

@@ -381,9 +381,10 @@ void free_text_editor(const ReportPanelInput& in, std::vector<ReportIntent>& int
   reference_links(in, intents);
 }
 
-void review_phase(const ReportPanelInput& in, std::vector<ReportIntent>& intents) {
-  const ReportDraft& d = in.draft;
-  if (d.original_hidden()) ImGui::TextDisabled("Impression recorded; loading the original report...");
+// The fields, original beside consult (and the initial impression between them once recorded); `consult`
+// draws the last cell of each row.
+template <class ConsultCell>
+void fields_table(const ReportDraft& d, ConsultCell consult) {
   if (begin_fields_table("fields", d.impression_recorded(), "Consult")) {
     for (const FieldView& f : d.fields()) {
       ImGui::TableNextRow();
@@ -394,11 +395,17 @@ void review_phase(const ReportPanelInput& in, std::vector<ReportIntent>& intents
         ImGui::TableNextColumn();
         value_cell(f.impression, false, "-");
       }
-      consult_cell_editable(d, f, intents);
+      consult(f);
       ImGui::PopID();
     }
     ImGui::EndTable();
   }
+}
+
+void review_phase(const ReportPanelInput& in, std::vector<ReportIntent>& intents) {
+  const ReportDraft& d = in.draft;
+  if (d.original_hidden()) ImGui::TextDisabled("Impression recorded; loading the original report...");
+  fields_table(d, [&](const FieldView& f) { consult_cell_editable(d, f, intents); });
   if (d.impression_recorded() && !d.impression("comment").empty()) {
     ImGui::TextDisabled("Initial impression comment: %s", d.impression("comment").c_str());
   }
@@ -422,21 +429,7 @@ void signed_phase(const ReportPanelInput& in, std::vector<ReportIntent>& intents
   ImGui::Text("Signed out by %s", d.signed_by().value_or("?").c_str());
   ImGui::SameLine();
   ImGui::TextDisabled("at %s", d.signed_at().value_or("?").c_str());
-  if (begin_fields_table("fields", d.impression_recorded(), "Consult")) {
-    for (const FieldView& f : d.fields()) {
-      ImGui::TableNextRow();
-      ImGui::PushID(f.name.c_str());
-      field_name_cell(f);
-      original_cell(f);
-      if (d.impression_recorded()) {
-        ImGui::TableNextColumn();
-        value_cell(f.impression, false, "-");
-      }
-      consult_cell_read_only(f);
-      ImGui::PopID();
-    }
-    ImGui::EndTable();
-  }
+  fields_table(d, [](const FieldView& f) { consult_cell_read_only(f); });
   original_full_text(d);
   discrepancy_section(d, false, intents);
   for (const auto& [key, title] :

@@ -53,7 +53,7 @@ ViewerAnnotation point_at(Vec2 p, std::string class_name = "mitosis") {
 TEST(AnnotationDocument, new_uids_are_32_lowercase_hex_digits_and_never_repeat) {
   std::set<std::string> seen;
   for (int i = 0; i < 1000; ++i) {
-    const std::string uid = new_annotation_uid();
+    const std::string uid = new_client_uid();
     ASSERT_EQ(uid.size(), 32u) << "a 128-bit id in hex, got '" << uid << "'";
     ASSERT_EQ(uid.find_first_not_of("0123456789abcdef"), std::string::npos) << "lowercase hex only: " << uid;
     seen.insert(uid);
